@@ -1,0 +1,41 @@
+# The two commands: `make demo` and `make test`. Everything they need is installed on demand.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+TESTBED := testbed/bin/testbed
+COLLECTION_LINK := .build/collections/ansible_collections/bookwyrm/s3
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.build/collections
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+# Nothing phones home.
+export DO_NOT_TRACK := 1
+export ANSIBLE_GALAXY_DISABLE_GPG_VERIFY := 1
+
+.PHONY: venv collection testbed testbed-down demo test unit sanity lint build clean
+
+venv:
+	@bash -c 'source testbed/bin/lib.sh && ensure_venv'
+
+# ansible finds this checkout as the collection bookwyrm.s3 through a symlink.
+collection: venv
+	@mkdir -p $(dir $(COLLECTION_LINK)) && ln -sfn $(CURDIR) $(COLLECTION_LINK)
+
+testbed: venv
+	@$(TESTBED) up
+
+testbed-down:
+	@$(TESTBED) down
+
+demo: collection
+	@bash testbed/bin/demo
+
+test: collection testbed
+	@$(VENV)/bin/pytest tests
+
+unit: collection
+	@$(VENV)/bin/pytest tests/unit
+
+build: collection
+	@mkdir -p .build && $(VENV)/bin/ansible-galaxy collection build --force --output-path .build .
+
+clean: testbed-down
+	rm -rf .build
