@@ -130,17 +130,32 @@ def file_md5(path, chunk=MB):
     return digest.hexdigest()
 
 
-def multipart_etag(path, size, parts):
-    """The ETag S3 gives a multipart upload of this file in ``parts`` equal parts.
+# Part sizes uploaders commonly use (boto3/aws-cli 8 MiB, rclone 5 MiB, s3cmd 15 MiB, ...).
+COMMON_PART_SIZES = (8 * MB, 5 * MB, 16 * MB, 15 * MB, 10 * MB, 64 * MB, 100 * MB)
 
-    The part size is not stored in the ETag, only the count; uploaders use a power-of-two
-    MiB size, so the smallest such size giving that count is the one to try.
+
+def candidate_part_sizes(size, parts, preferred=()):
+    """Part sizes that cut ``size`` bytes into exactly ``parts`` parts, likeliest first.
+
+    The ETag keeps the part count, not the size: try the sizes uploaders use, then the
+    powers of two.
     """
-    part_size = MB
-    while (size + part_size - 1) // part_size > parts:
-        part_size *= 2
-    if (size + part_size - 1) // part_size != parts:
-        return None
+    candidates = list(preferred) + list(COMMON_PART_SIZES)
+    power = MB
+    while power <= 5 * 1024 * MB:
+        candidates.append(power)
+        power *= 2
+    seen = set()
+    for part_size in candidates:
+        if part_size in seen or part_size <= 0:
+            continue
+        seen.add(part_size)
+        if (size + part_size - 1) // part_size == parts:
+            yield part_size
+
+
+def multipart_etag(path, part_size):
+    """The ETag S3 gives a multipart upload of this file in parts of ``part_size``."""
     digests = []
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(part_size), b""):
@@ -148,12 +163,16 @@ def multipart_etag(path, size, parts):
     return "%s-%d" % (hashlib.md5(b"".join(digests)).hexdigest(), len(digests))  # noqa: S324
 
 
-def same_content(local, remote_etag):
+def same_content(local, remote_etag, preferred_part_sizes=()):
+    """True/False when the content can be compared with the ETag, None when it cannot."""
     if "-" in remote_etag:
-        head, _sep, count = remote_etag.rpartition("-")
+        _head, _sep, count = remote_etag.rpartition("-")
         if not count.isdigit():
             return None
-        return multipart_etag(local.path, local.size, int(count)) == remote_etag
+        for part_size in candidate_part_sizes(local.size, int(count), preferred_part_sizes):
+            if multipart_etag(local.path, part_size) == remote_etag:
+                return True
+        return None  # written with a part size we cannot guess: unknown, not "different"
     if len(remote_etag) == 32:
         return file_md5(local.path) == remote_etag
     return None  # an ETag that is not an MD5 (SSE-KMS, some providers): cannot tell
@@ -275,7 +294,7 @@ class MediaSync(object):
             return True
         if self.compare == "size":
             return False
-        equal = same_content(local, etag)
+        equal = same_content(local, etag, (self.multipart_chunksize,))
         return None if equal is None else not equal
 
     def push_plan(self):
@@ -410,7 +429,8 @@ class MediaSync(object):
                 yield LocalFile(rel, path, size), etag
                 continue
             if stat.S_ISREG(st.st_mode) and st.st_size == size:
-                if self.compare == "size" or same_content(LocalFile(rel, path, size), etag) is not False:
+                local = LocalFile(rel, path, size)
+                if self.compare == "size" or same_content(local, etag, (self.multipart_chunksize,)) is not False:
                     self.stats.add(skipped=1)
                     continue
             if self.overwrite and stat.S_ISREG(st.st_mode):
