@@ -1,0 +1,1 @@
+"""Stand-in for BookWyrm: only the parts an Ansible collection for BookWyrm touches."""
