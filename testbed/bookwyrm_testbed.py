@@ -363,6 +363,9 @@ class Instance:
 
     def wait_healthy(self, timeout: float = 240) -> None:
         wait_until(lambda: self.container_health() == "healthy", timeout, f"{self.name}'s web container to be healthy")
+        # nginx re-resolves "web" every second: wait until a recreated web is what answers
+        wait_until(lambda: http_get(self.url)[0] == 200, 60, f"{self.url} to answer 200")
+        time.sleep(1.5)
         wait_until(lambda: http_get(self.url)[0] == 200, 60, f"{self.url} to answer 200")
 
     def attach_s3(self) -> None:
