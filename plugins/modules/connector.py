@@ -22,7 +22,7 @@ description:
   - Runs C(psql) in the instance's own database container through docker compose (v2 plugin or
     legacy docker-compose), with the credentials the container already has.
 author:
-  - bookwyrm.s3 contributors
+  - bookwyrm.s3 contributors (@bookwyrm-s3)
 options:
   project_src:
     description: The instance's directory (where C(docker-compose.yml) and C(.env) are).

@@ -39,7 +39,7 @@ description:
     later C(KEY=...) added by the module takes precedence for both readers.
 
 author:
-  - bookwyrm.s3 maintainers (@bookwyrm-s3)
+  - bookwyrm.s3 contributors (@bookwyrm-s3)
 
 extends_documentation_fragment:
   - action_common_attributes

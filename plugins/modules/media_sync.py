@@ -22,7 +22,7 @@ description:
   - Every object appears whole or not at all, so a run that is killed can simply be run again;
     it moves only what is still missing.
 author:
-  - bookwyrm.s3 contributors
+  - bookwyrm.s3 contributors (@bookwyrm-s3)
 options:
   path:
     description:

@@ -238,7 +238,7 @@ def test_merge_replaces_outdated_statement_in_place():
 )
 def test_merge_recognizes_equal_statement_spelled_otherwise(spelling):
     policy = {"Version": "2012-10-17", "Statement": [spelling]}
-    changed, new_policy = _bucket.merge_statement(policy, OURS)
+    changed, _policy = _bucket.merge_statement(policy, OURS)
     assert not changed
 
 
@@ -289,7 +289,7 @@ def expect_head(stubber, status=200, code=None, headers=None):
 
 
 def test_create_on_custom_endpoint(s3):
-    client, stubber = s3
+    _client, stubber = s3
     expect_head(stubber, 404, "404")
     stubber.add_response("create_bucket", {}, {"Bucket": BUCKET})
     stubber.add_response("put_bucket_policy", {}, {"Bucket": BUCKET, "Policy": policy_with(OURS)})
@@ -302,7 +302,7 @@ def test_create_on_custom_endpoint(s3):
 
 
 def test_create_on_aws_sends_location_constraint(s3):
-    client, stubber = s3
+    _client, stubber = s3
     expect_head(stubber, 404, "404")
     stubber.add_response("create_bucket", {}, {
         "Bucket": BUCKET, "CreateBucketConfiguration": {"LocationConstraint": "eu-west-3"}})
@@ -312,7 +312,7 @@ def test_create_on_aws_sends_location_constraint(s3):
 
 
 def test_check_mode_makes_no_write(s3):
-    client, stubber = s3
+    _client, stubber = s3
     expect_head(stubber, 404, "404")  # and nothing else: Stubber fails on any other call
     result, _module = run(s3, check_mode=True, object_ownership="BucketOwnerEnforced", manage_public_access_block=True)
     assert result["changed"]
@@ -321,7 +321,7 @@ def test_check_mode_makes_no_write(s3):
 
 
 def test_existing_bucket_with_statement_is_unchanged(s3):
-    client, stubber = s3
+    _client, stubber = s3
     expect_head(stubber, headers={"x-amz-bucket-region": "eu-central-1"})
     stubber.add_response("get_bucket_policy", {"Policy": policy_with(OURS)}, {"Bucket": BUCKET})
     result, module = run(s3)
@@ -332,7 +332,7 @@ def test_existing_bucket_with_statement_is_unchanged(s3):
 
 
 def test_existing_bucket_gets_statement_merged(s3):
-    client, stubber = s3
+    _client, stubber = s3
     other = {"Sid": "Keep", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
              "Resource": "arn:aws:s3:::bookwyrm-media/shared/*"}
     expect_head(stubber)
@@ -344,7 +344,7 @@ def test_existing_bucket_gets_statement_merged(s3):
 
 @pytest.mark.parametrize("mode", ["none", "acl"])
 def test_only_needed_apis_without_policy(s3, mode):
-    client, stubber = s3
+    _client, stubber = s3
     expect_head(stubber)
     result, _module = run(s3, public_access=mode)
     assert not result["changed"]
@@ -352,7 +352,7 @@ def test_only_needed_apis_without_policy(s3, mode):
 
 
 def test_warns_about_public_listing(s3):
-    client, stubber = s3
+    _client, stubber = s3
     listing = {"Sid": "Listing", "Effect": "Allow", "Principal": "*", "Action": "s3:ListBucket",
                "Resource": "arn:aws:s3:::bookwyrm-media"}
     expect_head(stubber)
@@ -363,7 +363,7 @@ def test_warns_about_public_listing(s3):
 
 
 def test_ownership_controls(s3):
-    client, stubber = s3
+    _client, stubber = s3
     expect_head(stubber)
     stubber.add_response("get_bucket_ownership_controls",
                          {"OwnershipControls": {"Rules": [{"ObjectOwnership": "ObjectWriter"}]}}, {"Bucket": BUCKET})
@@ -375,7 +375,7 @@ def test_ownership_controls(s3):
 
 
 def test_ownership_controls_not_found(s3):
-    client, stubber = s3
+    _client, stubber = s3
     expect_head(stubber)
     stubber.add_client_error("get_bucket_ownership_controls", "OwnershipControlsNotFoundError", http_status_code=404)
     stubber.add_response("put_bucket_ownership_controls", {})
@@ -393,7 +393,7 @@ def test_ownership_controls_not_found(s3):
     ],
 )
 def test_public_access_block(s3, mode, current, wanted):
-    client, stubber = s3
+    _client, stubber = s3
     current = dict(zip(_bucket.PAB_KEYS, current))
     wanted = dict(zip(_bucket.PAB_KEYS, wanted))
     expect_head(stubber)
@@ -415,7 +415,8 @@ def test_public_access_block(s3, mode, current, wanted):
         ("head_bucket", "403", 403, ["another account", "Choose another name", BUCKET]),
         ("head_bucket", "301", 301, ["another region"]),
         ("head_bucket", "InvalidAccessKeyId", 403, ["access key is unknown"]),
-        ("get_bucket_policy", "NotImplemented", 501, ["does not implement GetBucketPolicy", PROVIDER_REMEDIES["policy"]]),
+        ("get_bucket_policy", "NotImplemented", 501,
+         ["does not implement GetBucketPolicy", PROVIDER_REMEDIES["policy"]]),
         ("get_bucket_policy", "MethodNotAllowed", 405, ["does not implement", "public_access=acl"]),
         ("get_bucket_policy", "AccessDenied", 403, ["access denied"]),
         ("get_bucket_policy", "SignatureDoesNotMatch", 403, ["Check secret_key"]),
@@ -425,7 +426,7 @@ def test_public_access_block(s3, mode, current, wanted):
     ],
 )
 def test_error_messages_on_existing_bucket(s3, operation, code, status, expected):
-    client, stubber = s3
+    _client, stubber = s3
     if operation == "head_bucket":
         expect_head(stubber, status, code)
     else:
@@ -453,7 +454,7 @@ def test_error_messages_on_existing_bucket(s3, operation, code, status, expected
     ],
 )
 def test_error_messages_on_create(s3, code, status, expected):
-    client, stubber = s3
+    _client, stubber = s3
     expect_head(stubber, 404, "404")
     stubber.add_client_error("create_bucket", service_error_code=code, http_status_code=status)
     with pytest.raises(FailJson) as failure:
@@ -464,7 +465,7 @@ def test_error_messages_on_create(s3, code, status, expected):
 
 
 def test_bucket_already_owned_by_you_is_fine(s3):
-    client, stubber = s3
+    _client, stubber = s3
     expect_head(stubber, 404, "404")
     stubber.add_client_error("create_bucket", "BucketAlreadyOwnedByYou", http_status_code=409)
     result, _module = run(s3, public_access="none")
@@ -473,7 +474,7 @@ def test_bucket_already_owned_by_you_is_fine(s3):
 
 @pytest.mark.parametrize("code", ["NotImplemented", "XNotImplemented"])
 def test_public_access_block_not_implemented(s3, code):
-    client, stubber = s3
+    _client, stubber = s3
     expect_head(stubber)
     stubber.add_client_error("get_public_access_block", code, http_status_code=501)
     with pytest.raises(FailJson) as failure:
@@ -482,7 +483,7 @@ def test_public_access_block_not_implemented(s3, code):
 
 
 def test_ownership_not_implemented(s3):
-    client, stubber = s3
+    _client, stubber = s3
     expect_head(stubber)
     stubber.add_client_error("get_bucket_ownership_controls", "NotImplemented", http_status_code=501)
     with pytest.raises(FailJson, match="Leave object_ownership unset"):
@@ -493,7 +494,7 @@ def test_ownership_not_implemented(s3):
 
 
 def test_absent_missing_bucket(s3):
-    client, stubber = s3
+    _client, stubber = s3
     expect_head(stubber, 404, "404")
     result, _module = run(s3, state="absent")
     assert not result["changed"]
@@ -508,7 +509,7 @@ def expect_empty(stubber):
 
 @pytest.mark.parametrize("check_mode", [True, False])
 def test_absent_empty_bucket(s3, check_mode):
-    client, stubber = s3
+    _client, stubber = s3
     expect_head(stubber)
     expect_empty(stubber)
     if not check_mode:
@@ -531,7 +532,7 @@ def test_absent_empty_bucket(s3, check_mode):
     ],
 )
 def test_absent_refuses_non_empty_bucket_without_deleting(s3, listing, expected):
-    client, stubber = s3
+    _client, stubber = s3
     expect_head(stubber)
     for operation, response in listing.items():
         stubber.add_response(operation, response)
@@ -542,7 +543,7 @@ def test_absent_refuses_non_empty_bucket_without_deleting(s3, listing, expected)
 
 
 def test_absent_without_versioning_api(s3):
-    client, stubber = s3
+    _client, stubber = s3
     expect_head(stubber)
     stubber.add_response("list_objects_v2", {"KeyCount": 0})
     stubber.add_client_error("list_object_versions", "NotImplemented", http_status_code=501)
@@ -553,7 +554,7 @@ def test_absent_without_versioning_api(s3):
 
 
 def test_absent_bucket_not_empty_race(s3):
-    client, stubber = s3
+    _client, stubber = s3
     expect_head(stubber)
     expect_empty(stubber)
     stubber.add_client_error("delete_bucket", "BucketNotEmpty", http_status_code=409)
@@ -580,7 +581,7 @@ def test_moto_absent_non_empty_then_empty(moto_s3):
     moto_s3.put_object(Bucket=BUCKET, Key="exports/user.zip", Body=b"private")
     wrapped = RetryingBotoClientWrapper(moto_s3, AWSRetry.jittered_backoff(retries=1, delay=0))
     module = FakeModule(make_params(state="absent", endpoint_url=None))
-    with pytest.raises(FailJson, match="exports/user.zip"):
+    with pytest.raises(FailJson, match=r"exports/user\.zip"):
         _bucket.BucketManager(module, wrapped).run()
     assert moto_s3.list_objects_v2(Bucket=BUCKET)["KeyCount"] == 1
     moto_s3.delete_object(Bucket=BUCKET, Key="exports/user.zip")
