@@ -10,7 +10,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export DO_NOT_TRACK := 1
 export ANSIBLE_GALAXY_DISABLE_GPG_VERIFY := 1
 
-.PHONY: venv collection testbed testbed-down demo test unit sanity lint build clean
+.PHONY: venv collection testbed testbed-down demo test unit sanity build clean
 
 venv:
 	@bash -c 'source testbed/bin/lib.sh && ensure_venv'
@@ -39,3 +39,6 @@ build: collection
 
 clean: testbed-down
 	rm -rf .build
+
+sanity: collection
+	@$(VENV)/bin/pytest tests/sanity

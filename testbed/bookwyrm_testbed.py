@@ -77,7 +77,9 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.5):
 
 def http_get(url: str, timeout: float = 5.0, headers: dict | None = None):
     """GET a URL; returns (status, headers, body). Never raises on HTTP errors."""
-    request = urllib.request.Request(url, headers=headers or {})
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"not an http(s) URL: {url}")
+    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310 - scheme checked above
     try:
         with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310 - loopback only
             return resp.status, dict(resp.headers), resp.read()
@@ -200,7 +202,12 @@ def write_s3_identities(path: Path, access_key: str, secret_key: str) -> None:
             {
                 "name": "other-account",
                 "credentials": [{"accessKey": "other-account", "secretKey": secret_key[::-1]}],
-                "actions": ["Read:other-account-*", "List:other-account-*", "Write:other-account-*", "Admin:other-account-*"],
+                "actions": [
+                    "Read:other-account-*",
+                    "List:other-account-*",
+                    "Write:other-account-*",
+                    "Admin:other-account-*",
+                ],
             },
         ]
     }
@@ -244,6 +251,8 @@ def s3_up() -> S3Server:
                 # advertise loopback inside the container, accept the instance's containers
                 "-ip=127.0.0.1", "-ip.bind=0.0.0.0", "-master.telemetry=false",
                 "-s3.port=8333", "-s3.config=/srv/s3.json",
+                # like AWS: deleting a bucket that still holds objects is refused
+                "-s3.allowDeleteBucketNotEmpty=false",
                 "-webdav=false", "-admin.ui=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
                 "-filer.localSocket=/tmp/filer.sock", "-s3.localSocket=/tmp/s3.sock",
             )  # fmt: skip
@@ -327,7 +336,9 @@ class Instance:
         env.pop("COMPOSE_PROJECT_NAME", None)
         if self.project:
             env["COMPOSE_PROJECT_NAME"] = self.project
-        return run(["docker", "compose", *args], cwd=self.directory, env=env, check=check, capture=capture, timeout=timeout)
+        return run(
+            ["docker", "compose", *args], cwd=self.directory, env=env, check=check, capture=capture, timeout=timeout
+        )
 
     def manage(self, *args, service: str = "web"):
         """Run a management command in the running container (like `docker compose exec`)."""
@@ -358,7 +369,13 @@ class Instance:
         cid = result.stdout.strip().splitlines()[0] if result.stdout.strip() else ""
         if not cid:
             return "missing"
-        state = docker("inspect", "-f", "{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}", cid, check=False)
+        state = docker(
+            "inspect",
+            "-f",
+            "{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}",
+            cid,
+            check=False,
+        )
         return state.stdout.strip()
 
     def wait_healthy(self, timeout: float = 240) -> None:
@@ -400,7 +417,9 @@ def instances_dir() -> Path:
     return TESTBED_DIR / "instances"
 
 
-def create_instance(name: str = DEFAULT_INSTANCE, http_port: int = DEFAULT_HTTP_PORT, project: str | None = None) -> Instance:
+def create_instance(
+    name: str = DEFAULT_INSTANCE, http_port: int = DEFAULT_HTTP_PORT, project: str | None = None
+) -> Instance:
     """Lay out an instance directory from the template (kept as is when it exists)."""
     directory = instances_dir() / name
     instance = Instance(directory, http_port, project)
@@ -466,7 +485,11 @@ def bed_up(seed_counts=(240, 60, 60)) -> dict:
         seed(instance, *seed_counts)
     summary = {
         "instance": {"directory": str(instance.directory), "project": instance.name, "url": instance.url},
-        "s3": {"endpoint_url": server.endpoint_url, "region": server.region, "credentials_file": str(s3_credentials_file())},
+        "s3": {
+            "endpoint_url": server.endpoint_url,
+            "region": server.region,
+            "credentials_file": str(s3_credentials_file()),
+        },
     }
     (TESTBED_DIR / "testbed.json").write_text(json.dumps(summary, indent=2))
     return summary
@@ -479,7 +502,9 @@ def bed_down() -> None:
             destroy_instance(directory.name)
     # Leftovers of a run that lost its instance directory (a killed test, say).
     for line in docker("ps", "-aq", "--filter", "label=com.docker.compose.project.working_dir").stdout.split():
-        workdir = docker("inspect", "-f", '{{index .Config.Labels "com.docker.compose.project.working_dir"}}', line).stdout.strip()
+        workdir = docker(
+            "inspect", "-f", '{{index .Config.Labels "com.docker.compose.project.working_dir"}}', line
+        ).stdout.strip()
         if workdir.startswith(str(instances_dir())):
             docker("rm", "-f", "-v", line, check=False)
     s3_down()

@@ -16,6 +16,7 @@ for path in (str(COLLECTIONS_DIR), str(REPO_DIR / "testbed")):
 
 
 import os  # noqa: E402
+
 import pytest  # noqa: E402
 
 

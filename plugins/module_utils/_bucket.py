@@ -461,8 +461,10 @@ class BucketManager(object):
             current = self.get_public_access_block()
         else:
             # AWS turns all four settings on for new buckets.
-            current = dict((key, True) for key in PAB_KEYS) if not self.endpoint_url else dict(
-                (key, False) for key in PAB_KEYS
+            current = (
+                dict((key, True) for key in PAB_KEYS)
+                if not self.endpoint_url
+                else dict((key, False) for key in PAB_KEYS)
             )
         wanted = self.wanted_public_access_block(current)
         self.before["public_access_block"] = current if exists else None
@@ -473,9 +475,7 @@ class BucketManager(object):
         if self.check_mode:
             return
         try:
-            self.client.put_public_access_block(
-                Bucket=self.name, PublicAccessBlockConfiguration=wanted, aws_retry=True
-            )
+            self.client.put_public_access_block(Bucket=self.name, PublicAccessBlockConfiguration=wanted, aws_retry=True)
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
             self.fail(e, "PutPublicAccessBlock", feature="public_access_block")
 
@@ -491,8 +491,9 @@ class BucketManager(object):
         try:
             return parse_policy(response.get("Policy"))
         except ValueError as e:
-            self.module.fail_json(msg="Bucket %r: the provider returned a bucket policy that is not JSON: %s" % (
-                self.name, e))
+            self.module.fail_json(
+                msg="Bucket %r: the provider returned a bucket policy that is not JSON: %s" % (self.name, e)
+            )
 
     def handle_policy(self, exists):
         if self.params.get("public_access") != "policy":

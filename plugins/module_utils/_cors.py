@@ -92,16 +92,18 @@ def origin_error(origin):
     if origin == "*":
         return None
     if not isinstance(origin, str) or "://" not in origin:
-        return (
-            "origin %r has no scheme; an origin is scheme://host[:port], for example 'https://%s'."
-            % (origin, origin)
+        return "origin %r has no scheme; an origin is scheme://host[:port], for example 'https://%s'." % (
+            origin,
+            origin,
         )
     parts = urlsplit(origin)
     if parts.scheme not in ("http", "https"):
         return "origin %r: the scheme must be http or https." % origin
     if parts.path not in ("",) or parts.query or parts.fragment or origin.endswith("?") or origin.endswith("#"):
-        return "origin %r has a path, query or trailing slash; browsers send origins as scheme://host[:port], " \
-               "so use %r." % (origin, "%s://%s" % (parts.scheme, parts.netloc))
+        return (
+            "origin %r has a path, query or trailing slash; browsers send origins as scheme://host[:port], "
+            "so use %r." % (origin, "%s://%s" % (parts.scheme, parts.netloc))
+        )
     if parts.username or parts.password or "@" in parts.netloc:
         return "origin %r must not contain user information." % origin
     host = parts.netloc
@@ -415,12 +417,20 @@ class CorsManager(object):
             except (OSError, ValueError) as e:
                 self.module.fail_json(msg="CORS preflight to %s failed: %s" % (url, e), preflight=result)
             result.update(
-                origin=dict(origin=origin, status=allowed["status"], headers=allowed["headers"],
-                            allowed=origin_allowed(allowed, origin)),
+                origin=dict(
+                    origin=origin,
+                    status=allowed["status"],
+                    headers=allowed["headers"],
+                    allowed=origin_allowed(allowed, origin),
+                ),
             )
             if foreign is not None:
-                result["foreign"] = dict(origin=FOREIGN_ORIGIN, status=foreign["status"], headers=foreign["headers"],
-                                         allowed=origin_allowed(foreign, FOREIGN_ORIGIN))
+                result["foreign"] = dict(
+                    origin=FOREIGN_ORIGIN,
+                    status=foreign["status"],
+                    headers=foreign["headers"],
+                    allowed=origin_allowed(foreign, FOREIGN_ORIGIN),
+                )
             ok = result["origin"]["allowed"] and not (foreign and result["foreign"]["allowed"])
             if ok:
                 return result
@@ -434,17 +444,22 @@ class CorsManager(object):
                     "at this URL; check preflight_url (the URL browsers load files from) and any CDN or proxy in "
                     "front of the bucket." % (url, origin, result["origin"]["status"], origin)
                 ),
-                preflight=result, changed=self.changed,
+                preflight=result,
+                changed=self.changed,
             )
         self.module.fail_json(
             msg=(
                 "CORS preflight check failed: a foreign origin (%s) is allowed too (status %s, "
                 "Access-Control-Allow-Origin: %s). The server's own CORS setting overrides the bucket's rules; "
                 "restrict it on the server side (SeaweedFS: -s3.allowedOrigins, MinIO: MINIO_API_CORS_ALLOW_ORIGIN)."
-                % (FOREIGN_ORIGIN, result["foreign"]["status"], result["foreign"]["headers"].get(
-                    "access-control-allow-origin"))
+                % (
+                    FOREIGN_ORIGIN,
+                    result["foreign"]["status"],
+                    result["foreign"]["headers"].get("access-control-allow-origin"),
+                )
             ),
-            preflight=result, changed=self.changed,
+            preflight=result,
+            changed=self.changed,
         )
         return result
 
@@ -454,8 +469,7 @@ class CorsManager(object):
         wanted = self.wanted_rules()
         current = self.get_rules()
         if current is None:  # no CORS API, provider_without_cors_api=ignore
-            return dict(changed=False, bucket=self.bucket, rules=[], cors_api=False,
-                        preflight=self.verify(wanted))
+            return dict(changed=False, bucket=self.bucket, rules=[], cors_api=False, preflight=self.verify(wanted))
         if not rules_equal(current, wanted):
             self.changed = True
             if not self.check_mode:

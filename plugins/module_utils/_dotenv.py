@@ -241,7 +241,7 @@ class DotEnv:
         for index, entry in enumerate(self.entries):
             if entry.key is not None:
                 last[entry.key] = index
-        return [k for k, _ in sorted(last.items(), key=lambda item: item[1])]
+        return [key for key, _index in sorted(last.items(), key=lambda item: item[1])]
 
     def get(self, key, default=None):
         """The value bash and compose both read for ``key``; ``default`` when it is not assigned.

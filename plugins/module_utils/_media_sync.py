@@ -59,7 +59,7 @@ def join_key(prefix, relpath):
 
 
 class LocalFile(object):
-    __slots__ = ("relpath", "path", "size")
+    __slots__ = ("path", "relpath", "size")
 
     def __init__(self, relpath, path, size):
         self.relpath = relpath
@@ -116,7 +116,7 @@ def list_remote(client, bucket, prefix):
     paginator = client.get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=bucket, Prefix=list_prefix):
         for obj in page.get("Contents", ()):
-            rel = obj["Key"][len(list_prefix):]
+            rel = obj["Key"][len(list_prefix) :]
             if rel and not rel.endswith("/"):
                 index[rel] = (obj["Size"], obj.get("ETag", "").strip('"'))
     return index
@@ -201,7 +201,11 @@ class SyncStats(object):
 
     def record(self, kind, name, detail=None):
         with self._lock:
-            target = {"transferred": self.transferred_files, "conflict": self.conflict_files, "error": self.error_files}[kind]
+            target = {
+                "transferred": self.transferred_files,
+                "conflict": self.conflict_files,
+                "error": self.error_files,
+            }[kind]
             limit = 100 if kind == "error" else SAMPLE_SIZE
             if self.keep_files or len(target) < limit:
                 target.append(name if detail is None else {"key": name, "reason": detail})
@@ -262,9 +266,24 @@ class ProgressFile(object):
 class MediaSync(object):
     """Plan and carry out one sync. ``client`` is a boto3 S3 client (thread-safe)."""
 
-    def __init__(self, client, bucket, prefix, root, direction="push", acl=None, compare="size",
-                 overwrite=False, workers=16, multipart_threshold=64 * MB, multipart_chunksize=16 * MB,
-                 cache_control=CACHE_CONTROL, keep_files=False, progress_path=None, check_mode=False):
+    def __init__(
+        self,
+        client,
+        bucket,
+        prefix,
+        root,
+        direction="push",
+        acl=None,
+        compare="size",
+        overwrite=False,
+        workers=16,
+        multipart_threshold=64 * MB,
+        multipart_chunksize=16 * MB,
+        cache_control=CACHE_CONTROL,
+        keep_files=False,
+        progress_path=None,
+        check_mode=False,
+    ):
         self.client = client
         self.bucket = bucket
         self.prefix = prefix.strip("/")
@@ -366,7 +385,7 @@ class MediaSync(object):
                     break
                 pending[pool.submit(action, item)] = item
                 if len(pending) >= window:
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    done, _not_done = wait(pending, return_when=FIRST_COMPLETED)
                     for future in done:
                         self._finish(future, pending.pop(future))
             for future in list(pending):

@@ -48,11 +48,9 @@ PROVIDER_REMEDIES = {
     ),
     "acl": (
         "This provider rejects ACLs (Backblaze B2, AWS buckets with Object Ownership 'bucket owner enforced'). "
-        "Use public_access=policy and write AWS_DEFAULT_ACL=\"\" to .env."
+        'Use public_access=policy and write AWS_DEFAULT_ACL="" to .env.'
     ),
-    "public_access_block": (
-        "This provider has no Public Access Block API; set manage_public_access_block=false."
-    ),
+    "public_access_block": ("This provider has no Public Access Block API; set manage_public_access_block=false."),
 }
 
 
@@ -71,9 +69,7 @@ def s3_config(addressing_style="auto", max_pool_connections=10, max_attempts=8):
     )
     try:
         return Config(
-            request_checksum_calculation="when_required",
-            response_checksum_validation="when_required",
-            **kwargs
+            request_checksum_calculation="when_required", response_checksum_validation="when_required", **kwargs
         )
     except TypeError:  # botocore < 1.36 neither sends nor knows the new checksums
         return Config(**kwargs)
@@ -107,16 +103,26 @@ def explain(exc, operation, endpoint_url=None, feature=None):
     where = endpoint_label(endpoint_url)
     if feature and is_not_implemented(exc):
         return "%s does not implement %s (%s). %s" % (
-            where, operation, code or http_status(exc), PROVIDER_REMEDIES[feature])
+            where,
+            operation,
+            code or http_status(exc),
+            PROVIDER_REMEDIES[feature],
+        )
     if code in ("InvalidAccessKeyId",):
         return "%s failed at %s: the access key is unknown to this provider (InvalidAccessKeyId). Check access_key." % (
-            operation, where)
+            operation,
+            where,
+        )
     if code in ("SignatureDoesNotMatch",):
-        return "%s failed at %s: the secret key does not match the access key (SignatureDoesNotMatch). Check secret_key." % (
-            operation, where)
+        return (
+            "%s failed at %s: the secret key does not match the access key (SignatureDoesNotMatch). Check secret_key."
+            % (operation, where)
+        )
     if code in ("AccessDenied", "AllAccessDisabled") or http_status(exc) == 403:
-        return "%s failed at %s: access denied. The bucket may belong to another account, or the key lacks the permission." % (
-            operation, where)
+        return (
+            "%s failed at %s: access denied. The bucket may belong to another account, or the key lacks the permission."
+            % (operation, where)
+        )
     if code in ("NoSuchBucket",):
         return "%s failed at %s: the bucket does not exist." % (operation, where)
     if botocore is not None and isinstance(exc, botocore.exceptions.EndpointConnectionError):

@@ -2,7 +2,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, bookwyrm.s3 contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# ruff: noqa: E402 - imports follow the documentation blocks, as in every Ansible module
+
 
 from __future__ import absolute_import, division, print_function
 
@@ -243,7 +243,7 @@ preflight:
 """
 
 try:
-    import botocore  # noqa: F401 - AnsibleAWSModule reports its absence
+    import botocore  # noqa: F401 pylint: disable=unused-import - AnsibleAWSModule reports its absence
 except ImportError:
     pass
 

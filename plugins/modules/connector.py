@@ -17,7 +17,7 @@ description:
     whose C(covers_url) names the instance's local C(/images/). After a move to object storage it
     must name the bucket's C(images/) URL instead.
   - Only rows with C(connector_file='self_connector') are touched. Connector id 1 is never
-    changed on that ground: on every current database it is bookwyrm.social's remote connector.
+    changed on that ground, since on every current database it is bookwyrm.social's remote connector.
   - Current instances have no such row; then the module reports C(ok) and changes nothing.
   - Runs C(psql) in the instance's own database container through docker compose (v2 plugin or
     legacy docker-compose), with the credentials the container already has.
@@ -59,6 +59,8 @@ attributes:
   platform:
     platforms: posix
   idempotent:
+    description:
+      - When run twice in a row, the second run reports no change.
     support: full
 """
 
@@ -106,15 +108,22 @@ class ConnectorManager(object):
 
     def validate(self):
         if not re.match(r"^https?://[^/\s]+(/\S*)?$", self.params["covers_url"]):
-            self.module.fail_json(msg="covers_url must be an absolute http(s) URL such as "
-                                      "https://media.example.com/images/, got %r." % self.params["covers_url"])
+            self.module.fail_json(
+                msg="covers_url must be an absolute http(s) URL such as "
+                "https://media.example.com/images/, got %r." % self.params["covers_url"]
+            )
 
     def run(self):
         self.validate()
         params = self.params
         try:
-            compose = Compose(self.module.run_command, params["project_src"], params["project_name"],
-                              params["files"], params["compose_command"])
+            compose = Compose(
+                self.module.run_command,
+                params["project_src"],
+                params["project_name"],
+                params["files"],
+                params["compose_command"],
+            )
             connector = SelfConnector(compose, params["service"])
             before, after = connector.plan(params["covers_url"])
             changed = before != after

@@ -201,13 +201,13 @@ backup_file:
   sample: /opt/bookwyrm/.env.2811.2026-07-14@09:21:33~
 """
 
-import os  # noqa: E402 - modules import after their documentation
-import tempfile  # noqa: E402
-import time  # noqa: E402
+import os
+import tempfile
+import time
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible.module_utils.common.text.converters import to_native  # noqa: E402
-from ansible_collections.bookwyrm.s3.plugins.module_utils._dotenv import (  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
+from ansible_collections.bookwyrm.s3.plugins.module_utils._dotenv import (
     DotEnv,
     DotEnvError,
     is_secret_key,

@@ -63,7 +63,7 @@ options:
   overwrite:
     description:
       - Replace objects (or local files) whose content differs. Off by default; conflicts are
-        reported in RV(conflicts) and RV(conflict_files).
+        reported in RV(stats.conflicts) and RV(conflict_files).
     type: bool
     default: false
   workers:
@@ -109,8 +109,9 @@ attributes:
   platform:
     platforms: posix
   idempotent:
+    description:
+      - When run twice in a row, the second run finds nothing missing and changes nothing.
     support: full
-    details: A second run finds nothing missing and changes nothing.
 seealso:
   - module: community.aws.s3_sync
     description: A general sync; reads every file, serial, no check mode.
@@ -241,11 +242,19 @@ ARGUMENT_SPEC = dict(
     cache_control=dict(type="str", default="max-age=86400"),
     return_files=dict(type="bool", default=False),
     progress_file=dict(type="path"),
-    **S3_COMPAT_ARGUMENT_SPEC
+    **S3_COMPAT_ARGUMENT_SPEC,
 )
 
-CANNED_ACLS = ("", "private", "public-read", "public-read-write", "authenticated-read", "aws-exec-read",
-               "bucket-owner-read", "bucket-owner-full-control")
+CANNED_ACLS = (
+    "",
+    "private",
+    "public-read",
+    "public-read-write",
+    "authenticated-read",
+    "aws-exec-read",
+    "bucket-owner-read",
+    "bucket-owner-full-control",
+)
 
 
 class MediaSyncManager(object):
@@ -257,15 +266,19 @@ class MediaSyncManager(object):
         params = self.params
         if not os.path.isdir(params["path"]):
             if params["direction"] == "push":
-                self.module.fail_json(msg="path %s is not a directory. Give the media directory, e.g. the media "
-                                          "volume's Mountpoint from 'docker volume inspect'." % params["path"])
+                self.module.fail_json(
+                    msg="path %s is not a directory. Give the media directory, e.g. the media "
+                    "volume's Mountpoint from 'docker volume inspect'." % params["path"]
+                )
             if not os.path.isdir(os.path.dirname(params["path"].rstrip("/")) or "/"):
                 self.module.fail_json(msg="path %s does not exist and neither does its parent." % params["path"])
         if not 1 <= params["workers"] <= 256:
             self.module.fail_json(msg="workers must be between 1 and 256, got %d." % params["workers"])
         if params["acl"] not in CANNED_ACLS:
-            self.module.fail_json(msg="acl %r is not a canned ACL; use one of: %s (empty for none)."
-                                      % (params["acl"], ", ".join(a for a in CANNED_ACLS if a)))
+            self.module.fail_json(
+                msg="acl %r is not a canned ACL; use one of: %s (empty for none)."
+                % (params["acl"], ", ".join(a for a in CANNED_ACLS if a))
+            )
         if params["multipart_chunksize_mb"] < 5:
             self.module.fail_json(msg="multipart_chunksize_mb must be at least 5 (S3's smallest part size).")
         if params["multipart_threshold_mb"] < 5:
@@ -302,8 +315,12 @@ class MediaSyncManager(object):
         except is_boto3_error_code(["NoSuchBucket"]) as exc:
             self.module.fail_json(msg=explain(exc, "Listing s3://%s" % params["bucket"], params.get("endpoint_url")))
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:  # pylint: disable=duplicate-except
-            self.module.fail_json_aws(exc, msg=explain(exc, "Listing s3://%s/%s" % (params["bucket"], params["prefix"]),
-                                                       params.get("endpoint_url")))
+            self.module.fail_json_aws(
+                exc,
+                msg=explain(
+                    exc, "Listing s3://%s/%s" % (params["bucket"], params["prefix"]), params.get("endpoint_url")
+                ),
+            )
         stats = result["stats"]
         moved = stats["uploaded"] + stats["downloaded"]
         result["changed"] = moved > 0
@@ -312,15 +329,29 @@ class MediaSyncManager(object):
             lines = ["+ %s" % name for name in names[:SAMPLE_SIZE]]
             if moved > len(lines):
                 lines.append("... and %d more" % (moved - len(lines)))
-            where = "s3://%s/%s" % (params["bucket"], params["prefix"]) if params["direction"] == "push" else params["path"]
+            where = (
+                "s3://%s/%s" % (params["bucket"], params["prefix"]) if params["direction"] == "push" else params["path"]
+            )
             result["diff"] = dict(before_header=where, after_header=where, before="", after="\n".join(lines) + "\n")
         if stats["errors"]:
-            done = "uploaded %d" % stats["uploaded"] if params["direction"] == "push" else "downloaded %d" % stats["downloaded"]
+            done = (
+                "uploaded %d" % stats["uploaded"]
+                if params["direction"] == "push"
+                else "downloaded %d" % stats["downloaded"]
+            )
             reason = result["abort_reason"] or result["error_files"][0]["reason"]
-            msg = ("%d of %d files failed to transfer (%s before stopping%s). Last error: %s. Nothing was deleted and every "
-                   "finished object is whole: run the same task again once the cause is fixed; it moves only what is missing."
-                   % (stats["errors"], stats["scanned"], done, ", gave up after repeated errors" if result["aborted"] else "",
-                      reason))
+            msg = (
+                "%d of %d files failed to transfer (%s before stopping%s). Last error: %s. Nothing was deleted "
+                "and every finished object is whole: run the same task again once the cause is fixed; "
+                "it moves only what is missing."
+                % (
+                    stats["errors"],
+                    stats["scanned"],
+                    done,
+                    ", gave up after repeated errors" if result["aborted"] else "",
+                    reason,
+                )
+            )
             self.module.fail_json(msg=msg, **result)
         self.module.exit_json(**result)
 

@@ -7,8 +7,8 @@ import re
 import subprocess
 import uuid
 
-import botocore.exceptions
 import bookwyrm_testbed as bed
+import botocore.exceptions
 import pytest
 
 pytestmark = pytest.mark.testbed
@@ -51,7 +51,7 @@ def test_s3_auth_is_enforced(s3_server):
         with pytest.raises(botocore.exceptions.ClientError) as refused:
             client.list_buckets()
         assert refused.value.response["Error"]["Code"] == code
-    status, _, _ = bed.http_get(s3_server.endpoint_url + "/")
+    status = bed.http_get(s3_server.endpoint_url + "/")[0]
     assert status == 403, "anonymous requests must be refused"
 
 
@@ -71,7 +71,8 @@ def test_instance_is_healthy_with_bookwyrm_layout(instance):
         assert instance.volume(kind) in volumes
     connectors = instance.compose(
         "exec", "-T", "db", "sh", "-c",
-        'psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -At -c "select id, connector_file from bookwyrm_connector order by id"',
+        'psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -At -c '
+        '"select id, connector_file from bookwyrm_connector order by id"',
     ).stdout.split()  # fmt: skip
     assert connectors[0] == "1|bookwyrm_connector", "connector 1 is a remote one, as upstream"
 
@@ -118,7 +119,8 @@ def test_page_served_from_bucket_after_switch_by_hand(instance, s3_server):
              "        c.upload_file(p, os.environ['B'], 'images/' + os.path.relpath(p, '/app/images'),"
              " ExtraArgs={'ContentType': 'image/png'})\n"],
             cwd=instance.directory, check=True, capture_output=True,
-            env={**os.environ, "E": s3_server.endpoint_url, "B": bucket, "K": s3_server.access_key, "S": s3_server.secret_key},
+            env={**os.environ, "E": s3_server.endpoint_url, "B": bucket,
+                 "K": s3_server.access_key, "S": s3_server.secret_key},
         )  # fmt: skip
         instance.set_env(
             USE_S3="true",
@@ -129,8 +131,15 @@ def test_page_served_from_bucket_after_switch_by_hand(instance, s3_server):
             AWS_S3_ENDPOINT_URL=s3_server.endpoint_url,
             AWS_S3_CUSTOM_DOMAIN=f"{host}/{bucket}",
         )
-        instance.compose("run", "--rm", "--no-deps", "web", "sh", "-c",
-                         "python manage.py compile_themes && python manage.py collectstatic --no-input")
+        instance.compose(
+            "run",
+            "--rm",
+            "--no-deps",
+            "web",
+            "sh",
+            "-c",
+            "python manage.py compile_themes && python manage.py collectstatic --no-input",
+        )
         instance.compose("up", "-d")
         instance.wait_healthy()
         static, media, css, cover = page_urls(instance.page())
@@ -161,8 +170,10 @@ def test_celery_writes_media_on_demand(instance):
 def test_testbed_up_twice_keeps_one_of_each(s3_server):
     if s3_server.external:
         pytest.skip("S3_ENDPOINT_URL points at another server")
-    for _ in range(2):
-        subprocess.run(["bash", str(bed.REPO_DIR / "testbed" / "bin" / "testbed"), "up"], check=True, capture_output=True)
+    for _attempt in range(2):
+        subprocess.run(
+            ["bash", str(bed.REPO_DIR / "testbed" / "bin" / "testbed"), "up"], check=True, capture_output=True
+        )
     names = bed.docker("ps", "--format", "{{.Names}}").stdout.split()
     assert names.count(bed.S3_CONTAINER) == 1
     for service in ("web", "celery_worker", "db", "redis_broker", "nginx"):

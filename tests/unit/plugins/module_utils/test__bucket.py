@@ -206,10 +206,20 @@ def test_merge_into_no_policy():
 
 
 def test_merge_keeps_other_statements_in_order():
-    other = {"Sid": "CDN", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::1:role/cdn"}, "Action": "s3:*",
-             "Resource": "arn:aws:s3:::bookwyrm-media/*"}
-    unnamed = {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*",
-               "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    other = {
+        "Sid": "CDN",
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::1:role/cdn"},
+        "Action": "s3:*",
+        "Resource": "arn:aws:s3:::bookwyrm-media/*",
+    }
+    unnamed = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": "*",
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
     changed, policy = _bucket.merge_statement({"Version": "2008-10-17", "Statement": [other, unnamed]}, OURS)
     assert changed
     assert policy["Version"] == "2008-10-17"
@@ -218,8 +228,13 @@ def test_merge_keeps_other_statements_in_order():
 
 def test_merge_replaces_outdated_statement_in_place():
     outdated = dict(OURS, Resource="arn:aws:s3:::bookwyrm-media/static/*")
-    other = {"Sid": "Other", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
-             "Resource": "arn:aws:s3:::bookwyrm-media/shared/*"}
+    other = {
+        "Sid": "Other",
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::bookwyrm-media/shared/*",
+    }
     changed, policy = _bucket.merge_statement({"Statement": [outdated, other]}, OURS)
     assert changed
     assert policy["Statement"] == [OURS, other]
@@ -261,12 +276,36 @@ def test_merge_does_not_modify_its_input():
 @pytest.mark.parametrize(
     ("statement", "flagged"),
     [
-        ({"Sid": "List", "Effect": "Allow", "Principal": "*", "Action": "s3:ListBucket",
-          "Resource": "arn:aws:s3:::bookwyrm-media"}, True),
-        ({"Sid": "All", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:GetObject",
-          "Resource": "arn:aws:s3:::bookwyrm-media/*"}, True),
-        ({"Sid": "Role", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::1:root"}, "Action": "s3:*",
-          "Resource": "*"}, False),
+        (
+            {
+                "Sid": "List",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:ListBucket",
+                "Resource": "arn:aws:s3:::bookwyrm-media",
+            },
+            True,
+        ),
+        (
+            {
+                "Sid": "All",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::bookwyrm-media/*",
+            },
+            True,
+        ),
+        (
+            {
+                "Sid": "Role",
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::1:root"},
+                "Action": "s3:*",
+                "Resource": "*",
+            },
+            False,
+        ),
         ({"Sid": "Deny", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*"}, False),
         (OURS, False),
     ],
@@ -284,8 +323,13 @@ def expect_head(stubber, status=200, code=None, headers=None):
         response = {"ResponseMetadata": {"HTTPStatusCode": 200, "HTTPHeaders": headers or {}}}
         stubber.add_response("head_bucket", response, {"Bucket": BUCKET})
     else:
-        stubber.add_client_error("head_bucket", service_error_code=code, http_status_code=status,
-                                 expected_params={"Bucket": BUCKET}, response_meta={"HTTPHeaders": headers or {}})
+        stubber.add_client_error(
+            "head_bucket",
+            service_error_code=code,
+            http_status_code=status,
+            expected_params={"Bucket": BUCKET},
+            response_meta={"HTTPHeaders": headers or {}},
+        )
 
 
 def test_create_on_custom_endpoint(s3):
@@ -304,8 +348,9 @@ def test_create_on_custom_endpoint(s3):
 def test_create_on_aws_sends_location_constraint(s3):
     _client, stubber = s3
     expect_head(stubber, 404, "404")
-    stubber.add_response("create_bucket", {}, {
-        "Bucket": BUCKET, "CreateBucketConfiguration": {"LocationConstraint": "eu-west-3"}})
+    stubber.add_response(
+        "create_bucket", {}, {"Bucket": BUCKET, "CreateBucketConfiguration": {"LocationConstraint": "eu-west-3"}}
+    )
     result, _module = run(s3, endpoint_url=None, region="eu-west-3", public_access="none")
     assert result["changed"]
     assert result["bucket"]["region"] == "eu-west-3"
@@ -333,8 +378,13 @@ def test_existing_bucket_with_statement_is_unchanged(s3):
 
 def test_existing_bucket_gets_statement_merged(s3):
     _client, stubber = s3
-    other = {"Sid": "Keep", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
-             "Resource": "arn:aws:s3:::bookwyrm-media/shared/*"}
+    other = {
+        "Sid": "Keep",
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::bookwyrm-media/shared/*",
+    }
     expect_head(stubber)
     stubber.add_response("get_bucket_policy", {"Policy": policy_with(other)}, {"Bucket": BUCKET})
     stubber.add_response("put_bucket_policy", {}, {"Bucket": BUCKET, "Policy": policy_with(other, OURS)})
@@ -353,8 +403,13 @@ def test_only_needed_apis_without_policy(s3, mode):
 
 def test_warns_about_public_listing(s3):
     _client, stubber = s3
-    listing = {"Sid": "Listing", "Effect": "Allow", "Principal": "*", "Action": "s3:ListBucket",
-               "Resource": "arn:aws:s3:::bookwyrm-media"}
+    listing = {
+        "Sid": "Listing",
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:ListBucket",
+        "Resource": "arn:aws:s3:::bookwyrm-media",
+    }
     expect_head(stubber)
     stubber.add_response("get_bucket_policy", {"Policy": policy_with(listing, OURS)}, {"Bucket": BUCKET})
     result, module = run(s3)
@@ -365,10 +420,16 @@ def test_warns_about_public_listing(s3):
 def test_ownership_controls(s3):
     _client, stubber = s3
     expect_head(stubber)
-    stubber.add_response("get_bucket_ownership_controls",
-                         {"OwnershipControls": {"Rules": [{"ObjectOwnership": "ObjectWriter"}]}}, {"Bucket": BUCKET})
-    stubber.add_response("put_bucket_ownership_controls", {}, {
-        "Bucket": BUCKET, "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}})
+    stubber.add_response(
+        "get_bucket_ownership_controls",
+        {"OwnershipControls": {"Rules": [{"ObjectOwnership": "ObjectWriter"}]}},
+        {"Bucket": BUCKET},
+    )
+    stubber.add_response(
+        "put_bucket_ownership_controls",
+        {},
+        {"Bucket": BUCKET, "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}},
+    )
     result, _module = run(s3, public_access="none", object_ownership="BucketOwnerEnforced")
     assert result["changed"]
     assert result["diff"]["before"]["object_ownership"] == "ObjectWriter"
@@ -415,8 +476,12 @@ def test_public_access_block(s3, mode, current, wanted):
         ("head_bucket", "403", 403, ["another account", "Choose another name", BUCKET]),
         ("head_bucket", "301", 301, ["another region"]),
         ("head_bucket", "InvalidAccessKeyId", 403, ["access key is unknown"]),
-        ("get_bucket_policy", "NotImplemented", 501,
-         ["does not implement GetBucketPolicy", PROVIDER_REMEDIES["policy"]]),
+        (
+            "get_bucket_policy",
+            "NotImplemented",
+            501,
+            ["does not implement GetBucketPolicy", PROVIDER_REMEDIES["policy"]],
+        ),
         ("get_bucket_policy", "MethodNotAllowed", 405, ["does not implement", "public_access=acl"]),
         ("get_bucket_policy", "AccessDenied", 403, ["access denied"]),
         ("get_bucket_policy", "SignatureDoesNotMatch", 403, ["Check secret_key"]),
@@ -523,12 +588,22 @@ def test_absent_empty_bucket(s3, check_mode):
     ("listing", "expected"),
     [
         ({"list_objects_v2": {"KeyCount": 1, "Contents": [{"Key": "images/a.jpg"}]}}, "images/a.jpg"),
-        ({"list_objects_v2": {"KeyCount": 0}, "list_object_versions": {"Versions": [{"Key": "old.jpg"}]}},
-         "old.jpg (an old version)"),
-        ({"list_objects_v2": {"KeyCount": 0}, "list_object_versions": {"DeleteMarkers": [{"Key": "gone.jpg"}]}},
-         "gone.jpg"),
-        ({"list_objects_v2": {"KeyCount": 0}, "list_object_versions": {},
-          "list_multipart_uploads": {"Uploads": [{"Key": "big.bin"}]}}, "unfinished multipart upload"),
+        (
+            {"list_objects_v2": {"KeyCount": 0}, "list_object_versions": {"Versions": [{"Key": "old.jpg"}]}},
+            "old.jpg (an old version)",
+        ),
+        (
+            {"list_objects_v2": {"KeyCount": 0}, "list_object_versions": {"DeleteMarkers": [{"Key": "gone.jpg"}]}},
+            "gone.jpg",
+        ),
+        (
+            {
+                "list_objects_v2": {"KeyCount": 0},
+                "list_object_versions": {},
+                "list_multipart_uploads": {"Uploads": [{"Key": "big.bin"}]},
+            },
+            "unfinished multipart upload",
+        ),
     ],
 )
 def test_absent_refuses_non_empty_bucket_without_deleting(s3, listing, expected):
@@ -568,8 +643,11 @@ def test_absent_bucket_not_empty_race(s3):
 @pytest.fixture
 def moto_s3(monkeypatch):
     moto = pytest.importorskip("moto")
-    for key, value in dict(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106
-                           AWS_DEFAULT_REGION="us-east-1").items():
+    for key, value in dict(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106
+        AWS_DEFAULT_REGION="us-east-1",
+    ).items():
         monkeypatch.setenv(key, value)
     with moto.mock_aws():
         client = boto3.client("s3", region_name="us-east-1")

@@ -111,8 +111,14 @@ def test_invalid_domains(domain, expected):
 
 @pytest.mark.parametrize(
     "origin",
-    ["https://bookwyrm.social", "http://localhost:8000", "https://*.bookwyrm.social", "*", "http://[::1]:8080",
-     "https://www.bookwyrm.social"],
+    [
+        "https://bookwyrm.social",
+        "http://localhost:8000",
+        "https://*.bookwyrm.social",
+        "*",
+        "http://[::1]:8080",
+        "https://www.bookwyrm.social",
+    ],
 )
 def test_valid_origins(origin):
     assert _cors.origin_error(origin) is None
@@ -152,17 +158,26 @@ def test_invalid_rules(rule, expected):
 
 
 def test_normalize_rule_uppercases_and_dedupes():
-    rule = _cors.normalize_rule({"allowed_origins": ["https://a.test", "https://a.test"],
-                                 "allowed_methods": ["get", "Head", "GET"]})
-    assert rule == {"allowed_origins": ["https://a.test"], "allowed_methods": ["GET", "HEAD"],
-                    "allowed_headers": [], "expose_headers": [], "max_age_seconds": None}
+    rule = _cors.normalize_rule(
+        {"allowed_origins": ["https://a.test", "https://a.test"], "allowed_methods": ["get", "Head", "GET"]}
+    )
+    assert rule == {
+        "allowed_origins": ["https://a.test"],
+        "allowed_methods": ["GET", "HEAD"],
+        "allowed_headers": [],
+        "expose_headers": [],
+        "max_age_seconds": None,
+    }
 
 
 def test_default_rules():
     assert _cors.default_rules(DOMAIN, ["https://read.example.social"]) == [
         {
-            "allowed_origins": ["https://bookwyrm.example.social", "https://www.bookwyrm.example.social",
-                                "https://read.example.social"],
+            "allowed_origins": [
+                "https://bookwyrm.example.social",
+                "https://www.bookwyrm.example.social",
+                "https://read.example.social",
+            ],
             "allowed_methods": ["GET", "HEAD"],
             "allowed_headers": ["*"],
             "expose_headers": ["ETag"],
@@ -174,8 +189,13 @@ def test_default_rules():
 
 # --------------------------------------------------------------------------------------- comparison
 
-RULE_A = {"allowed_origins": ["https://a.test", "https://b.test"], "allowed_methods": ["GET", "HEAD"],
-          "allowed_headers": ["*"], "expose_headers": ["ETag"], "max_age_seconds": 3000}
+RULE_A = {
+    "allowed_origins": ["https://a.test", "https://b.test"],
+    "allowed_methods": ["GET", "HEAD"],
+    "allowed_headers": ["*"],
+    "expose_headers": ["ETag"],
+    "max_age_seconds": 3000,
+}
 RULE_B = {"allowed_origins": ["https://up.test"], "allowed_methods": ["PUT"]}
 
 
@@ -194,8 +214,13 @@ def test_equal_single_rule(other):
 
 
 def test_rules_compared_as_a_set_and_missing_lists_are_empty():
-    b_spelled = {"allowed_origins": ["https://up.test"], "allowed_methods": ["put"], "allowed_headers": [],
-                 "expose_headers": None, "max_age_seconds": 0}
+    b_spelled = {
+        "allowed_origins": ["https://up.test"],
+        "allowed_methods": ["put"],
+        "allowed_headers": [],
+        "expose_headers": None,
+        "max_age_seconds": 0,
+    }
     assert _cors.rules_equal([RULE_A, RULE_B], [b_spelled, RULE_A])
     assert _cors.rules_equal([], None)
 
@@ -252,8 +277,12 @@ def test_present_sets_default_rules(s3):
 def test_present_unchanged_when_same_rules_in_other_order(s3):
     _client, stubber = s3
     rule = dict(DEFAULT_API["CORSRules"][0])
-    rule.update(AllowedOrigins=list(reversed(rule["AllowedOrigins"])), AllowedMethods=["HEAD", "GET"],
-                ExposeHeaders=["Etag"], ID="set-by-another-tool")
+    rule.update(
+        AllowedOrigins=list(reversed(rule["AllowedOrigins"])),
+        AllowedMethods=["HEAD", "GET"],
+        ExposeHeaders=["Etag"],
+        ID="set-by-another-tool",
+    )
     stubber.add_response("get_bucket_cors", {"CORSRules": [rule]}, {"Bucket": BUCKET})
     result, _module = run(s3)
     assert not result["changed"]
@@ -384,8 +413,12 @@ def fake_preflight(answers):
     def preflight(url, origin, method="GET", **_tls):
         calls.append((url, origin))
         if answers.get(origin, False):
-            return {"status": 200, "headers": {"access-control-allow-origin": answers[origin] if isinstance(
-                answers[origin], str) else origin}}
+            return {
+                "status": 200,
+                "headers": {
+                    "access-control-allow-origin": answers[origin] if isinstance(answers[origin], str) else origin
+                },
+            }
         return {"status": 403, "headers": {"vary": "Origin"}}
 
     preflight.calls = calls
@@ -400,8 +433,10 @@ def test_verify_passes(s3):
     assert result["preflight"]["origin"]["allowed"]
     assert not result["preflight"]["foreign"]["allowed"]
     assert result["preflight"]["foreign"]["status"] == 403
-    assert func.calls[0] == (ENDPOINT + "/" + BUCKET + "/static/bookwyrm-cors-preflight-check",
-                             "https://bookwyrm.example.social")
+    assert func.calls[0] == (
+        ENDPOINT + "/" + BUCKET + "/static/bookwyrm-cors-preflight-check",
+        "https://bookwyrm.example.social",
+    )
     assert func.calls[1][1] == "https://cors-check.invalid"
 
 
@@ -435,11 +470,17 @@ def test_verify_fails_when_origin_refused(s3):
 
 def test_verify_star_counts_as_allowed_and_skips_foreign_for_wildcards(s3):
     _client, stubber = s3
-    stubber.add_response("get_bucket_cors", {"CORSRules": [{"AllowedOrigins": ["https://a.test", "*"],
-                                                            "AllowedMethods": ["GET"]}]})
+    stubber.add_response(
+        "get_bucket_cors", {"CORSRules": [{"AllowedOrigins": ["https://a.test", "*"], "AllowedMethods": ["GET"]}]}
+    )
     func = fake_preflight({"https://a.test": "*"})
-    result, _module = run(s3, preflight_func=func, verify_preflight=True, domain=None,
-                          rules=[{"allowed_origins": ["https://a.test", "*"], "allowed_methods": ["GET"]}])
+    result, _module = run(
+        s3,
+        preflight_func=func,
+        verify_preflight=True,
+        domain=None,
+        rules=[{"allowed_origins": ["https://a.test", "*"], "allowed_methods": ["GET"]}],
+    )
     assert result["preflight"]["origin"]["allowed"]
     assert "foreign" not in result["preflight"]
 
@@ -492,8 +533,14 @@ def test_preflight_over_http(cors_server):
     url = cors_server + "/bucket/static/x.css?v=1"
     allowed = _cors.preflight(url, "https://bookwyrm.example.social")
     refused = _cors.preflight(url, _cors.FOREIGN_ORIGIN)
-    assert allowed == {"status": 200, "headers": {"access-control-allow-origin": "https://bookwyrm.example.social",
-                                                  "access-control-allow-methods": "GET, HEAD", "vary": "Origin"}}
+    assert allowed == {
+        "status": 200,
+        "headers": {
+            "access-control-allow-origin": "https://bookwyrm.example.social",
+            "access-control-allow-methods": "GET, HEAD",
+            "vary": "Origin",
+        },
+    }
     assert _cors.origin_allowed(allowed, "https://bookwyrm.example.social")
     assert refused["status"] == 403
     assert not _cors.origin_allowed(refused, _cors.FOREIGN_ORIGIN)

@@ -510,7 +510,7 @@ TRICKY = [
 def _random_values(count=400, seed=20260714):
     rng = random.Random(seed)  # noqa: S311 - reproducible test data, not cryptography
     alphabet = [*"aZ09_./:@%+,=- \t#$'\"`\\~!*?[]{}();&|<>^\u00e9\u2713", "${X}", "$$", " #", "\\'", "\\n"]
-    return ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(count)]
+    return ["".join(rng.choice(alphabet) for _char in range(rng.randint(0, 12))) for _value in range(count)]
 
 
 ALL_VALUES = TRICKY + _random_values()
@@ -558,7 +558,7 @@ def _bash_read(path, keys):
 def _compose_available():
     if shutil.which("docker") is None:
         return False
-    return subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0
+    return subprocess.run(["docker", "compose", "version"], capture_output=True, check=False).returncode == 0
 
 
 def _compose_read(tmp_path, path):
@@ -584,7 +584,7 @@ def test_property_bash_reads_what_was_written(tmp_path):
     pairs = _writable_values()
     assert len(pairs) > 200
     path = _write_env(tmp_path, pairs)
-    got = _bash_read(path, [k for k, _ in pairs])
+    got = _bash_read(path, [key for key, _value in pairs])
     mismatches = [(v, got.get(k)) for k, v in pairs if got.get(k) != v]
     assert not mismatches
 

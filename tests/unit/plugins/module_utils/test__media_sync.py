@@ -112,8 +112,9 @@ def test_multipart_upload_and_etag_match(client, tmp_path):
     root.mkdir()
     payload = os.urandom(6 * ms.MB + 123)
     (root / "big.bin").write_bytes(payload)
-    result = ms.MediaSync(client, BUCKET, "images", str(root), multipart_threshold=5 * ms.MB,
-                          multipart_chunksize=5 * ms.MB).run()
+    result = ms.MediaSync(
+        client, BUCKET, "images", str(root), multipart_threshold=5 * ms.MB, multipart_chunksize=5 * ms.MB
+    ).run()
     assert result["stats"]["uploaded"] == 1
     etag = client.head_object(Bucket=BUCKET, Key="images/big.bin")["ETag"].strip('"')
     assert etag.endswith("-2")
@@ -125,7 +126,7 @@ def test_multipart_etag_guesses_the_part_size(tmp_path):
     path = tmp_path / "f"
     data = os.urandom(3 * ms.MB)
     path.write_bytes(data)
-    parts = [data[i:i + 2 * ms.MB] for i in range(0, len(data), 2 * ms.MB)]
+    parts = [data[i : i + 2 * ms.MB] for i in range(0, len(data), 2 * ms.MB)]
     etag = hashlib.md5(b"".join(hashlib.md5(p).digest() for p in parts)).hexdigest() + "-2"  # noqa: S324
     local = ms.LocalFile("f", str(path), len(data))
     assert ms.multipart_etag(str(path), 2 * ms.MB) == etag
@@ -141,7 +142,7 @@ def test_pull_restores_tree_atomically(client, tree, tmp_path):
     result = ms.MediaSync(client, BUCKET, "images", str(target), direction="pull", workers=4).run()
     assert result["stats"]["downloaded"] == 15
     assert (target / "covers" / "c5.jpg").read_bytes() == (tree / "covers" / "c5.jpg").read_bytes()
-    assert not [p for p in target.rglob(".bookwyrm-s3-*")]
+    assert not list(target.rglob(".bookwyrm-s3-*"))
     again = ms.MediaSync(client, BUCKET, "images", str(target), direction="pull").run()
     assert again["stats"]["downloaded"] == 0
 
@@ -188,8 +189,13 @@ def test_progress_file(client, tree, tmp_path):
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("a.jpg", "image/jpeg"), ("a.PNG", "image/png"), ("f.woff2", "font/woff2"), ("x.css", "text/css"),
-     ("noext", "application/octet-stream")],
+    [
+        ("a.jpg", "image/jpeg"),
+        ("a.PNG", "image/png"),
+        ("f.woff2", "font/woff2"),
+        ("x.css", "text/css"),
+        ("noext", "application/octet-stream"),
+    ],
 )
 def test_content_type(name, expected):
     assert ms.content_type(name) == expected

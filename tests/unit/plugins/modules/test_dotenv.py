@@ -214,6 +214,7 @@ def _ansible(ansible_env, *args):
         capture_output=True,
         text=True,
         timeout=300,
+        check=False,
     )
 
 
