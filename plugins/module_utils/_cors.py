@@ -358,6 +358,10 @@ class CorsManager(object):
         except is_boto3_error_code(["NoSuchBucket"]) as e:  # pylint: disable=duplicate-except
             if self.params.get("state") == "absent":  # no bucket, no CORS: already absent
                 return []
+            if self.check_mode:
+                # a dry run before the bucket task has created it: plan against an empty bucket
+                self.module.warn("Bucket %r does not exist yet; planned against an empty bucket." % self.bucket)
+                return []
             self.fail(e, "GetBucketCors")
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:  # pylint: disable=duplicate-except
             if is_not_implemented(e):

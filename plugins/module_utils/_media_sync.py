@@ -108,17 +108,26 @@ class LocalTree(object):
                     yield LocalFile(rel, entry.path, entry.stat(follow_symlinks=False).st_size)
 
 
-def list_remote(client, bucket, prefix):
-    """{relative key: (size, etag)} for every object under prefix (paginated listing)."""
+def list_remote(client, bucket, prefix, missing_bucket_is_empty=False):
+    """{relative key: (size, etag)} for every object under prefix (paginated listing).
+
+    ``missing_bucket_is_empty``: a dry run before the bucket exists plans against an empty one.
+    """
     prefix = prefix.strip("/")
     list_prefix = prefix + "/" if prefix else ""
     index = {}
     paginator = client.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=list_prefix):
-        for obj in page.get("Contents", ()):
-            rel = obj["Key"][len(list_prefix) :]
-            if rel and not rel.endswith("/"):
-                index[rel] = (obj["Size"], obj.get("ETag", "").strip('"'))
+    try:
+        for page in paginator.paginate(Bucket=bucket, Prefix=list_prefix):
+            for obj in page.get("Contents", ()):
+                rel = obj["Key"][len(list_prefix) :]
+                if rel and not rel.endswith("/"):
+                    index[rel] = (obj["Size"], obj.get("ETag", "").strip('"'))
+    except Exception as exc:  # noqa: BLE001 - only a missing bucket in a dry run is handled
+        code = (getattr(exc, "response", None) or {}).get("Error", {}).get("Code")
+        if missing_bucket_is_empty and code == "NoSuchBucket":
+            return {}
+        raise
     return index
 
 
@@ -319,7 +328,7 @@ class MediaSync(object):
     def push_plan(self):
         """Yield (LocalFile, reason) for what must be uploaded; count the rest."""
         self.progress.phase = "listing"
-        remote = list_remote(self.client, self.bucket, self.prefix)
+        remote = list_remote(self.client, self.bucket, self.prefix, missing_bucket_is_empty=self.check_mode)
         self.progress.phase = "comparing"
         tree = LocalTree(self.root)
         for local in tree.files():
@@ -432,7 +441,7 @@ class MediaSync(object):
 
     def pull_plan(self):
         self.progress.phase = "listing"
-        remote = list_remote(self.client, self.bucket, self.prefix)
+        remote = list_remote(self.client, self.bucket, self.prefix, missing_bucket_is_empty=self.check_mode)
         self.progress.phase = "comparing"
         for rel in sorted(remote):
             size, etag = remote[rel]

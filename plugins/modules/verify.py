@@ -1,0 +1,153 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, bookwyrm.s3 contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: verify
+short_description: Prove that a BookWyrm instance serves static files and media from the bucket
+version_added: 0.1.0
+description:
+  - Fetches the instance's page and checks, as a browser would, that its static and media URLs
+    point at the storage URL, that the theme stylesheet, its web font and a media file answer
+    200 with the right content type, that the font is allowed cross-origin (CORS) for the
+    instance's origin, and that anonymous listing of the bucket is refused.
+  - Read-only; makes only GET and OPTIONS requests. Each failed check says what to fix.
+author:
+  - bookwyrm.s3 contributors (@bookwyrm-s3)
+options:
+  instance_url:
+    description: The instance's page, for example C(https://books.example.com/).
+    type: str
+    required: true
+  storage_url:
+    description:
+      - Where files are served from, C(AWS_S3_URL_PROTOCOL//AWS_S3_CUSTOM_DOMAIN), for example
+        C(https://media.example.com).
+    type: str
+    required: true
+  origin:
+    description:
+      - The origin browsers send, for the CORS checks. Defaults to the scheme and host of O(instance_url).
+    type: str
+  listing_url:
+    description: The bucket's listing URL; anonymous requests to it must be refused. Skipped when not given.
+    type: str
+  timeout:
+    description: Seconds to wait for each request.
+    type: int
+    default: 15
+  validate_certs:
+    description: Verify TLS certificates.
+    type: bool
+    default: true
+  fail_on_error:
+    description: Fail when a check fails; otherwise only report.
+    type: bool
+    default: true
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Runs the same read-only checks.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+  idempotent:
+    description:
+      - Changes nothing, ever.
+    support: full
+"""
+
+EXAMPLES = r"""
+- name: Does the site serve from the bucket?
+  bookwyrm.s3.verify:
+    instance_url: https://books.example.com/
+    storage_url: https://media.example.com
+    listing_url: https://s3.example.com/bookwyrm-media
+"""
+
+RETURN = r"""
+checks:
+  description: Every check with its outcome.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"name": "stylesheet", "ok": true, "detail": "https://media.example.com/static/css/themes/bookwyrm-light.css answered 200 (text/css)"}]
+failed_checks:
+  description: The names of the checks that failed.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.urls import fetch_url
+from ansible_collections.bookwyrm.s3.plugins.module_utils._verify import SiteVerifier
+
+try:
+    from urllib.parse import urlsplit
+except ImportError:  # pragma: no cover
+    from urlparse import urlsplit  # type: ignore
+
+ARGUMENT_SPEC = dict(
+    instance_url=dict(type="str", required=True),
+    storage_url=dict(type="str", required=True),
+    origin=dict(type="str"),
+    listing_url=dict(type="str"),
+    timeout=dict(type="int", default=15),
+    validate_certs=dict(type="bool", default=True),
+    fail_on_error=dict(type="bool", default=True),
+)
+
+
+class VerifyManager(object):
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+
+    def fetch(self, url, method, headers):
+        response, info = fetch_url(self.module, url, method=method, headers=headers, timeout=self.params["timeout"])
+        body = b""
+        if response is not None:
+            body = response.read()
+        elif info.get("body"):
+            body = info["body"]
+        headers = dict((k.lower(), v) for k, v in info.items() if isinstance(k, str))
+        return info.get("status", -1), headers, body
+
+    def run(self):
+        params = self.params
+        for name in ("instance_url", "storage_url"):
+            if urlsplit(params[name]).scheme not in ("http", "https"):
+                self.module.fail_json(msg="%s must start with http:// or https://, got %r." % (name, params[name]))
+        origin = params["origin"]
+        if not origin:
+            parts = urlsplit(params["instance_url"])
+            origin = "%s://%s" % (parts.scheme, parts.netloc)
+        verifier = SiteVerifier(
+            self.fetch, params["instance_url"], params["storage_url"], origin, params["listing_url"]
+        )
+        checks = verifier.run()
+        failed = [c for c in checks if not c["ok"]]
+        result = dict(changed=False, checks=checks, failed_checks=[c["name"] for c in failed])
+        if failed and params["fail_on_error"]:
+            msg = "; ".join("%s: %s. %s" % (c["name"], c["detail"], c.get("remedy", "")) for c in failed)
+            self.module.fail_json(msg="The instance does not serve from the bucket as it should. " + msg, **result)
+        self.module.exit_json(**result)
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    VerifyManager(module).run()
+
+
+if __name__ == "__main__":
+    main()
