@@ -27,6 +27,10 @@ options:
     description: Also return the values of secret keys.
     type: bool
     default: false
+  storage_only:
+    description: Return only the keys that decide where files are stored (C(USE_S3), C(AWS_STORAGE_BUCKET_NAME), ...).
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -50,12 +54,28 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.bookwyrm.s3.plugins.module_utils._dotenv import DotEnv, DotEnvError, is_secret_key
 
 
-def dotenv_values(text, include_secrets=False):
+# The .env keys that decide where BookWyrm stores and serves files (none of them secret).
+STORAGE_KEYS = (
+    "USE_S3",
+    "AWS_STORAGE_BUCKET_NAME",
+    "AWS_S3_REGION_NAME",
+    "AWS_S3_CUSTOM_DOMAIN",
+    "AWS_S3_ENDPOINT_URL",
+    "AWS_S3_URL_PROTOCOL",
+    "AWS_DEFAULT_ACL",
+    "USE_S3_FOR_EXPORTS",
+    "EXPORTS_STORAGE_BUCKET_NAME",
+)
+
+
+def dotenv_values(text, include_secrets=False, storage_only=False):
     if not isinstance(text, str):
         raise AnsibleFilterError("dotenv_values expects the text of a .env file, got %s" % type(text).__name__)
     env = DotEnv(text)
     values = {}
     for key in env.keys():
+        if storage_only and key not in STORAGE_KEYS:
+            continue
         if is_secret_key(key) and not include_secrets:
             continue
         try:
@@ -65,6 +85,16 @@ def dotenv_values(text, include_secrets=False):
     return values
 
 
+def container_storage_env(env_list):
+    """The storage keys of a container's environment (docker inspect's Config.Env list)."""
+    values = {}
+    for item in env_list or []:
+        key, sep, value = item.partition("=")
+        if sep and key in STORAGE_KEYS:
+            values[key] = value
+    return values
+
+
 class FilterModule(object):
     def filters(self):
-        return {"dotenv_values": dotenv_values}
+        return {"dotenv_values": dotenv_values, "container_storage_env": container_storage_env}
