@@ -224,6 +224,10 @@ def s3_up() -> S3Server:
     state = s3_state_dir()
     creds = s3_credentials_file()
     if not creds.exists():
+        # New credentials: a container left by another checkout or an older bed holds other
+        # ones and mounts another directory, so it goes.
+        if container_exists(S3_CONTAINER):
+            docker("rm", "-f", S3_CONTAINER)
         state.mkdir(parents=True, exist_ok=True)
         access_key, secret_key = "testbed-" + secrets.token_hex(4), secrets.token_urlsafe(30)
         write_s3_identities(state / "s3.json", access_key, secret_key)
@@ -425,6 +429,14 @@ def create_instance(
     instance = Instance(directory, http_port, project)
     if instance.env_file.exists():
         return instance
+    # A project of this name left by another checkout would bring its old database volume,
+    # whose password is not the one this new .env will hold.
+    stale = Instance(directory, http_port, project)
+    run(
+        ["docker", "compose", "--project-name", stale.name, "down", "-v", "--remove-orphans", "--timeout", "5"],
+        check=False,
+        capture=True,
+    )
     directory.mkdir(parents=True, exist_ok=True)
     for item in ("docker-compose.yml", "nginx"):
         source = INSTANCE_TEMPLATE / item
