@@ -53,7 +53,6 @@ _value:
 from ansible.errors import AnsibleFilterError
 from ansible_collections.bookwyrm.s3.plugins.module_utils._dotenv import DotEnv, DotEnvError, is_secret_key
 
-
 # The .env keys that decide where BookWyrm stores and serves files (none of them secret).
 STORAGE_KEYS = (
     "USE_S3",

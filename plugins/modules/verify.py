@@ -80,7 +80,10 @@ checks:
   returned: always
   type: list
   elements: dict
-  sample: [{"name": "stylesheet", "ok": true, "detail": "https://media.example.com/static/css/themes/bookwyrm-light.css answered 200 (text/css)"}]
+  sample:
+    - name: stylesheet
+      ok: true
+      detail: https://media.example.com/static/css/themes/bookwyrm-light.css answered 200 (text/css)
 failed_checks:
   description: The names of the checks that failed.
   returned: always

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """Django's command-line utility for the stand-in BookWyrm instance."""
+
 import os
 import sys
 

@@ -25,11 +25,22 @@ def installed_collection(ansible_env):
     amazon.aws and community.docker it depends on (from the ansible package)."""
     shutil.rmtree(BUILD_DIR, ignore_errors=True)
     BUILD_DIR.mkdir(parents=True)
-    built = run([str(BIN / "ansible-galaxy"), "collection", "build", "--output-path", str(BUILD_DIR), "."], env=ansible_env)
+    built = run(
+        [str(BIN / "ansible-galaxy"), "collection", "build", "--output-path", str(BUILD_DIR), "."], env=ansible_env
+    )
     assert built.returncode == 0, built.stdout + built.stderr
     tarball = next(BUILD_DIR.glob("bookwyrm-s3-*.tar.gz"))
     installed = run(
-        [str(BIN / "ansible-galaxy"), "collection", "install", "--force", "--no-deps", "-p", str(BUILD_DIR), str(tarball)],
+        [
+            str(BIN / "ansible-galaxy"),
+            "collection",
+            "install",
+            "--force",
+            "--no-deps",
+            "-p",
+            str(BUILD_DIR),
+            str(tarball),
+        ],
         env=ansible_env,
     )
     assert installed.returncode == 0, installed.stdout + installed.stderr
@@ -53,8 +64,11 @@ def test_ansible_test_sanity(installed_collection, ansible_env):
         cache.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO_DIR / "tests" / "sanity" / "get_pip.py", cache)
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
-    result = run([str(BIN / "ansible-test"), "sanity", "--venv", "--python", python, "--color", "no"],
-                 cwd=installed_collection, env=ansible_env)
+    result = run(
+        [str(BIN / "ansible-test"), "sanity", "--venv", "--python", python, "--color", "no"],
+        cwd=installed_collection,
+        env=ansible_env,
+    )
     errors = "\n".join(line for line in (result.stdout + result.stderr).splitlines() if line.startswith("ERROR"))
     assert result.returncode == 0, errors or result.stdout[-5000:] + result.stderr[-5000:]
 

@@ -1,4 +1,5 @@
 """Small, valid, deterministic PNG images built with zlib (so Pillow is not needed)."""
+
 import random
 import struct
 import zlib

@@ -1,4 +1,5 @@
 """Writing test media through the configured storages (local volume or bucket)."""
+
 from django.core.files.base import ContentFile
 
 from bookwyrm.images import png, size_for

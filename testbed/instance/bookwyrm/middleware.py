@@ -1,4 +1,5 @@
 """A minimal Content-Security-Policy header (upstream gets one from django-csp)."""
+
 from django.conf import settings
 
 

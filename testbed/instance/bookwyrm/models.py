@@ -1,4 +1,5 @@
 """The few tables of BookWyrm the collection cares about: connectors and media owners."""
+
 from django.core.files.storage import storages
 from django.db import models
 

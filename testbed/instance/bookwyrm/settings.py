@@ -4,6 +4,7 @@ The environment keys and their meanings follow BookWyrm's `.env` (see README.md)
 storage settings in particular must behave as upstream's do, since our collection edits
 them and then checks what the instance serves.
 """
+
 import os
 from pathlib import Path
 from urllib.parse import quote
@@ -160,4 +161,5 @@ STORAGES = {
 
 # Content-Security-Policy sources (upstream uses django-csp; we only emit the header).
 CSP_ADDITIONAL_HOSTS = (env("CSP_ADDITIONAL_HOSTS", "") or "").replace(",", " ").split()
-CSP_DEFAULT_SRC = ["'self'"] + ([AWS_S3_CUSTOM_DOMAIN] if USE_S3 and AWS_S3_CUSTOM_DOMAIN else []) + CSP_ADDITIONAL_HOSTS
+CSP_STORAGE_HOSTS = [AWS_S3_CUSTOM_DOMAIN] if USE_S3 and AWS_S3_CUSTOM_DOMAIN else []
+CSP_DEFAULT_SRC = ["'self'", *CSP_STORAGE_HOSTS, *CSP_ADDITIONAL_HOSTS]

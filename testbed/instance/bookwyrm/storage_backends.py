@@ -1,4 +1,5 @@
 """Storage classes, configured the way BookWyrm configures django-storages."""
+
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from storages.backends.s3 import S3Storage

@@ -1,4 +1,5 @@
 """Celery tasks (found by celerywyrm's autodiscover)."""
+
 import logging
 import time
 

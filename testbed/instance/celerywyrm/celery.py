@@ -1,4 +1,5 @@
 """Celery app: `celery -A celerywyrm worker`. Broker settings come from bookwyrm.settings."""
+
 import os
 
 from celery import Celery

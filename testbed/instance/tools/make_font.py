@@ -4,6 +4,7 @@
 Run at image build time, so no binary font is committed. The output is deterministic
 (fixed timestamps), so every build serves the same bytes (same ETag in a bucket).
 """
+
 import sys
 from pathlib import Path
 
@@ -27,7 +28,7 @@ def box_glyph(width, height):
 
 def main(path):
     letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-    order = [".notdef", "space"] + list(letters)
+    order = [".notdef", "space", *list(letters)]
     fb = FontBuilder(1000, isTTF=True)
     fb.setupGlyphOrder(order)
     cmap = {ord(" "): "space"}

@@ -3,6 +3,7 @@
 The CSS is written into the container's filesystem, not a volume: it is lost when a
 throwaway container exits, so compile_themes and collectstatic must run in one container.
 """
+
 from pathlib import Path
 
 import sass

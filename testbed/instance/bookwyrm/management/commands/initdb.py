@@ -1,4 +1,5 @@
 """Create the default connectors, like upstream's initdb (skipped when any exist)."""
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction

@@ -3,6 +3,7 @@
 Names are deterministic (testbed-cover-0001.png, ...) and rows that exist are skipped,
 so running it again adds nothing; raising a count adds only the missing items.
 """
+
 import json
 
 from django.core.files.base import ContentFile
@@ -38,7 +39,8 @@ class Command(BaseCommand):
             user, _ = User.objects.get_or_create(username=f"testbed-user-{i:04d}")
             if not user.avatar:
                 field = User._meta.get_field("avatar")
-                user.avatar = store(field, f"testbed-avatar-{i:04d}.png", png(f"avatar-{i}", size_for(i * 5, high=8 * 1024)))
+                image = png(f"avatar-{i}", size_for(i * 5, high=8 * 1024))
+                user.avatar = store(field, f"testbed-avatar-{i:04d}.png", image)
                 user.save(update_fields=["avatar"])
                 written += 1
         existing = ExportJob.objects.count()

@@ -1,4 +1,5 @@
 """Have the celery worker write new covers while something else (a migration) runs."""
+
 from django.core.management.base import BaseCommand
 
 from bookwyrm.tasks import write_media
