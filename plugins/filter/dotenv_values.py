@@ -50,7 +50,6 @@ _value:
   type: dict
 """
 
-from ansible.errors import AnsibleFilterError
 from ansible_collections.bookwyrm.s3.plugins.module_utils._dotenv import DotEnv, DotEnvError, is_secret_key
 
 # The .env keys that decide where BookWyrm stores and serves files (none of them secret).
@@ -69,6 +68,8 @@ STORAGE_KEYS = (
 
 def dotenv_values(text, include_secrets=False, storage_only=False):
     if not isinstance(text, str):
+        from ansible.errors import AnsibleFilterError  # controller-only import, only on this path
+
         raise AnsibleFilterError("dotenv_values expects the text of a .env file, got %s" % type(text).__name__)
     env = DotEnv(text)
     values = {}
