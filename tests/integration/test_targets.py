@@ -4,7 +4,9 @@ real S3 server of the test bed with ansible-playbook.
 Targets follow ansible-test's layout and community.docker's habit: every change runs four
 times (check, apply, check again, apply again) and asserts the last two report no change.
 Variables given to every target: s3_endpoint_url, s3_access_key, s3_secret_key, s3_region,
-resource_prefix (unique per run, for bucket names) and output_dir (an empty scratch dir).
+resource_prefix (unique per run, for bucket names) and output_dir (an empty scratch dir);
+targets in NEEDS_INSTANCE also get instance_dir, instance_project and instance_url of a
+running stand-in instance whose database has a legacy self connector.
 """
 
 import json
@@ -17,30 +19,46 @@ import pytest
 
 TARGETS_DIR = Path(__file__).parent / "targets"
 TARGETS = sorted(p.name for p in TARGETS_DIR.iterdir() if (p / "tasks" / "main.yml").exists())
+NEEDS_INSTANCE = {"connector", "verify"}
+INSTANCE_NAME, INSTANCE_PORT = "it-instance", 8121
+
+
+@pytest.fixture(scope="module")
+def it_instance(s3_server):
+    import bookwyrm_testbed as bed
+
+    instance = bed.create_instance(INSTANCE_NAME, http_port=INSTANCE_PORT)
+    instance.up()
+    instance.manage("initdb", "--legacy-self-connector")
+    if bed.media_count(instance) == 0:
+        bed.seed(instance, 3, 1, 1)
+    yield instance
+    bed.destroy_instance(INSTANCE_NAME)
 
 
 @pytest.mark.testbed
 @pytest.mark.parametrize("target", TARGETS)
-def test_target(target, s3_server, ansible_env, tmp_path):
-    extra_vars = tmp_path / "vars.json"
-    extra_vars.write_text(
-        json.dumps(
-            {
-                "s3_endpoint_url": s3_server.endpoint_url,
-                "s3_access_key": s3_server.access_key,
-                "s3_secret_key": s3_server.secret_key,
-                "s3_region": s3_server.region,
-                "resource_prefix": f"it-{target.replace('_', '-')[:20]}-{uuid.uuid4().hex[:8]}",
-                "output_dir": str(tmp_path / "output"),
-            }
+def test_target(target, s3_server, ansible_env, tmp_path, request):
+    variables = {
+        "s3_endpoint_url": s3_server.endpoint_url,
+        "s3_access_key": s3_server.access_key,
+        "s3_secret_key": s3_server.secret_key,
+        "s3_region": s3_server.region,
+        "resource_prefix": f"it-{target.replace('_', '-')[:20]}-{uuid.uuid4().hex[:8]}",
+        "output_dir": str(tmp_path / "output"),
+    }
+    if target in NEEDS_INSTANCE:
+        instance = request.getfixturevalue("it_instance")
+        variables.update(
+            instance_dir=str(instance.directory), instance_project=instance.name, instance_url=instance.url
         )
-    )
+    extra_vars = tmp_path / "vars.json"
+    extra_vars.write_text(json.dumps(variables))
     extra_vars.chmod(0o600)
     (tmp_path / "output").mkdir()
     playbook = tmp_path / "run.yml"
     playbook.write_text(
-        f"- hosts: localhost\n  connection: local\n  gather_facts: false\n"
-        f"  roles:\n    - role: {TARGETS_DIR / target}\n"
+        f"- hosts: localhost\n  connection: local\n  gather_facts: false\n  roles:\n    - role: {TARGETS_DIR / target}\n"
     )
     result = subprocess.run(
         [
