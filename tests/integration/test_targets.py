@@ -58,7 +58,8 @@ def test_target(target, s3_server, ansible_env, tmp_path, request):
     (tmp_path / "output").mkdir()
     playbook = tmp_path / "run.yml"
     playbook.write_text(
-        f"- hosts: localhost\n  connection: local\n  gather_facts: false\n  roles:\n    - role: {TARGETS_DIR / target}\n"
+        "- hosts: localhost\n  connection: local\n  gather_facts: false\n"
+        f"  roles:\n    - role: {TARGETS_DIR / target}\n"
     )
     result = subprocess.run(
         [
