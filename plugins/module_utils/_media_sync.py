@@ -29,10 +29,21 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
+try:
+    import queue
+except ImportError:  # pragma: no cover - Python 2 is not supported, kept for sanity tests
+    import Queue as queue  # type: ignore
+
+try:
+    from urllib.parse import quote
+except ImportError:  # pragma: no cover - Python 2 is not supported, kept for sanity tests
+    from urllib import quote  # type: ignore
+
 CACHE_CONTROL = "max-age=86400"  # what BookWyrm's storages set on every object
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 SAMPLE_SIZE = 10
 MB = 1024 * 1024
+SMALL_BODY = MB  # files below this are read whole and sent in one go (no Expect: 100-continue)
 
 # Types Python's table misses on some systems; fonts matter for the CORS-served theme.
 EXTRA_TYPES = {
@@ -118,17 +129,49 @@ def list_remote(client, bucket, prefix, missing_bucket_is_empty=False):
     index = {}
     paginator = client.get_paginator("list_objects_v2")
     try:
-        for page in paginator.paginate(Bucket=bucket, Prefix=list_prefix):
-            for obj in page.get("Contents", ()):
-                rel = obj["Key"][len(list_prefix) :]
-                if rel and not rel.endswith("/"):
-                    index[rel] = (obj["Size"], obj.get("ETag", "").strip('"'))
-    except Exception as exc:  # noqa: BLE001 - only a missing bucket in a dry run is handled
+        with _raw_timestamps(client):
+            for page in paginator.paginate(Bucket=bucket, Prefix=list_prefix):
+                for obj in page.get("Contents", ()):
+                    rel = obj["Key"][len(list_prefix) :]
+                    if rel and not rel.endswith("/"):
+                        index[rel] = (obj["Size"], obj.get("ETag", "").strip('"'))
+    except Exception as exc:
         code = (getattr(exc, "response", None) or {}).get("Error", {}).get("Code")
         if missing_bucket_is_empty and code == "NoSuchBucket":
             return {}
         raise
     return index
+
+
+class _raw_timestamps(object):
+    """Leave LastModified as text while listing (nothing here reads it).
+
+    botocore parses every timestamp with dateutil: three quarters of the CPU time of a
+    listing of small objects. Its endpoint makes a parser per response from a factory whose
+    defaults can be set (``set_parser_defaults``); the old default is put back afterwards. A
+    client without that factory (another botocore, a test double) is left alone.
+    """
+
+    _UNSET = object()
+
+    def __init__(self, client):
+        endpoint = getattr(client, "_endpoint", None)
+        self.factory = getattr(endpoint, "_response_parser_factory", None)
+        defaults = getattr(self.factory, "_defaults", None)
+        self.usable = isinstance(defaults, dict) and hasattr(self.factory, "set_parser_defaults")
+        self.saved = defaults.get("timestamp_parser", self._UNSET) if self.usable else None
+
+    def __enter__(self):
+        if self.usable:
+            self.factory.set_parser_defaults(timestamp_parser=str)
+        return self
+
+    def __exit__(self, *exc):
+        if self.usable:
+            if self.saved is self._UNSET:
+                self.factory._defaults.pop("timestamp_parser", None)
+            else:
+                self.factory.set_parser_defaults(timestamp_parser=self.saved)
 
 
 def file_md5(path, chunk=MB):
@@ -185,6 +228,75 @@ def same_content(local, remote_etag, preferred_part_sizes=()):
     if len(remote_etag) == 32:
         return file_md5(local.path) == remote_etag
     return None  # an ETag that is not an MD5 (SSE-KMS, some providers): cannot tell
+
+
+class FastPut(object):
+    """PutObject of a small body without botocore's per-request pipeline.
+
+    botocore spends about a millisecond of CPU per call (events, parameter validation,
+    endpoint rules, parsing); for 50 KB covers that is the bottleneck, not the network.
+    Here the request is built once the way botocore builds it: the URL comes from the
+    client itself (``generate_presigned_url``, so endpoint, addressing style and key
+    encoding are botocore's), it is signed with botocore's SigV4 signer and the client's
+    credentials, and sent through the client's own HTTP session (its TLS, CA bundle,
+    proxies and connection pool). Any answer other than 2xx, or any exception, returns
+    False: the caller then does a normal ``put_object`` (botocore's retries and errors), and
+    after a few such misses in a row the fast path switches itself off.
+    """
+
+    MARKER = "bookwyrm-s3-fast-put-probe"
+    MAX_MISSES = 3
+
+    def __init__(self, client, bucket):
+        from botocore.auth import S3SigV4Auth
+        from botocore.awsrequest import AWSRequest
+
+        signer = client._request_signer
+        if getattr(signer, "signature_version", "s3v4") not in ("s3v4", "v4"):
+            raise ValueError("fast path signs with SigV4 only")
+        self.credentials = signer._credentials
+        if self.credentials is None:
+            raise ValueError("no credentials (anonymous client)")
+        self.session = client._endpoint.http_session
+        self.region = client.meta.region_name or "us-east-1"
+        url = client.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": self.MARKER}, ExpiresIn=60)
+        base = url.split("?", 1)[0]
+        if not base.endswith("/" + self.MARKER):
+            raise ValueError("unexpected URL layout: %s" % base)
+        self.base = base[: -len(self.MARKER)]
+        self.auth = S3SigV4Auth
+        self.request = AWSRequest
+        self.misses = 0
+        self.enabled = True
+
+    def put(self, key, body, headers):
+        if not self.enabled:
+            return False
+        try:
+            request = self.request("PUT", self.base + quote(key, safe="/~"), data=body, headers=dict(headers))
+            self.auth(self.credentials.get_frozen_credentials(), "s3", self.region).add_auth(request)
+            response = self.session.send(request.prepare())
+            ok = 200 <= response.status_code < 300
+        except Exception:  # noqa: BLE001 - the caller retries through botocore, which reports errors
+            ok = False
+        if ok:
+            self.misses = 0
+        else:
+            self.misses += 1
+            if self.misses >= self.MAX_MISSES:
+                self.enabled = False
+        return ok
+
+
+def make_fast_put(client, bucket):
+    """A FastPut for this client, or None when its setup is not one the fast path knows."""
+    try:
+        return FastPut(client, bucket)
+    except Exception:  # noqa: BLE001 - any surprise: use plain put_object
+        return None
+
+
+HEADER_NAMES = {"ContentType": "Content-Type", "CacheControl": "Cache-Control", "ACL": "x-amz-acl"}
 
 
 class SyncStats(object):
@@ -292,8 +404,14 @@ class MediaSync(object):
         keep_files=False,
         progress_path=None,
         check_mode=False,
+        client_factory=None,
+        processes=1,
+        fast_put=False,
     ):
         self.client = client
+        # Worker processes make their own client with this (a client must not cross a fork).
+        self.client_factory = client_factory
+        self.processes = max(1, min(processes or 1, workers or 1)) if client_factory else 1
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.root = root
@@ -312,6 +430,10 @@ class MediaSync(object):
         self.aborted = False
         self.abort_reason = None
         self.abort_after_errors = max(10, 2 * self.workers)
+        self._pool = None
+        self.fast_put = fast_put
+        self._fast = None
+        self._fast_lock = threading.Lock()
 
     # ---- deciding -------------------------------------------------------------------------
 
@@ -374,10 +496,27 @@ class MediaSync(object):
                     max_concurrency=4,
                 )
             self.client.upload_file(local.path, self.bucket, key, ExtraArgs=extra, Config=self._transfer_config)
+        elif local.size < SMALL_BODY:
+            # Read whole: no "Expect: 100-continue" round trip, and one signing pass.
+            with open(local.path, "rb") as handle:
+                body = handle.read()
+            fast = self._fast_put()
+            headers = dict((HEADER_NAMES[name], value) for name, value in extra.items())
+            if fast is None or not fast.put(key, body, headers):
+                self.client.put_object(Bucket=self.bucket, Key=key, Body=body, **extra)
         else:
             with open(local.path, "rb") as body:
                 self.client.put_object(Bucket=self.bucket, Key=key, Body=body, **extra)
         return key
+
+    def _fast_put(self):
+        if not self.fast_put:
+            return None
+        if self._fast is None:
+            with self._fast_lock:
+                if self._fast is None:
+                    self._fast = make_fast_put(self.client, self.bucket) or False
+        return self._fast or None
 
     def _run_parallel(self, items, action):
         """Run action(item) with a bounded number of items in flight (memory stays flat).
@@ -385,6 +524,9 @@ class MediaSync(object):
         Stops early when the server keeps failing (it is down, or the credentials were
         revoked): retrying thousands of files one by one would only delay the report.
         """
+        if self._pool is not None:
+            self._pool.run(items)
+            return
         window = self.workers * 4
         self._consecutive_errors = 0
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
@@ -421,19 +563,20 @@ class MediaSync(object):
         self.stats.record("transferred", join_key(self.prefix, local.relpath))
 
     def push(self):
-        with self.progress:
-            if self.check_mode:
+        if self.check_mode:
+            with self.progress:
                 for local, _reason in self.push_plan():
                     self.stats.add(uploaded=1, bytes=local.size, bytes_total=local.size)
                     self.stats.record("transferred", join_key(self.prefix, local.relpath))
-                return self.result()
+            return self.result()
+
+        def planned():
+            for item in self.push_plan():
+                self.stats.add(bytes_total=item[0].size)
+                yield item
+
+        with self._worker_pool(), self.progress:
             self.progress.phase = "uploading"
-
-            def planned():
-                for item in self.push_plan():
-                    self.stats.add(bytes_total=item[0].size)
-                    yield item
-
             self._run_parallel(planned(), self._push_one)
         return self.result()
 
@@ -488,15 +631,37 @@ class MediaSync(object):
         self.stats.record("transferred", local.relpath)
 
     def pull(self):
-        with self.progress:
-            if self.check_mode:
+        if self.check_mode:
+            with self.progress:
                 for local, _etag in self.pull_plan():
                     self.stats.add(downloaded=1, bytes=local.size, bytes_total=local.size)
                     self.stats.record("transferred", local.relpath)
-                return self.result()
+            return self.result()
+
+        def planned():
+            for item in self.pull_plan():
+                self.stats.add(bytes_total=item[0].size)
+                yield item
+
+        with self._worker_pool(), self.progress:
             self.progress.phase = "downloading"
-            self._run_parallel(self.pull_plan(), self._pull_one)
+            self._run_parallel(planned(), self._pull_one)
         return self.result()
+
+    def _worker_pool(self):
+        """A pool of worker processes when asked for and possible, else a no-op context."""
+        self._pool = None
+        if self.processes > 1:
+            try:
+                import multiprocessing
+
+                context = multiprocessing.get_context("fork")
+            except (ImportError, ValueError):  # no fork on this platform: threads only
+                context = None
+            if context is not None:
+                self._pool = ProcessPool(self, context)
+                return self._pool
+        return _NullContext()
 
     def run(self):
         return self.push() if self.direction == "push" else self.pull()
@@ -515,3 +680,200 @@ class MediaSync(object):
         else:
             result["sample"] = self.stats.transferred_files[:SAMPLE_SIZE]
         return result
+
+
+class _NullContext(object):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+BATCH_SIZE = 16  # files per message to a worker process
+
+
+class ProcessPool(object):
+    """Worker processes (forked, each with its own client and a few threads) fed in batches.
+
+    One Python process tops out at a few hundred small PUTs a second: request signing and
+    botocore's per-request work hold the interpreter lock. Forked workers spread that over
+    the cores. The scan and the plan stay in the parent, which sends ``(relpath, path, size)``
+    batches through a bounded queue (memory stays flat) and counts the results coming back.
+    A worker whose parent died stops by itself.
+    """
+
+    def __init__(self, sync, context):
+        self.sync = sync
+        self.context = context
+        self.processes = sync.processes
+        self.threads = max(1, -(-sync.workers // sync.processes))  # ceil
+        self.tasks = context.Queue(maxsize=self.processes * self.threads * 2)
+        self.results = context.Queue()
+        self.stop = context.Event()
+        self.workers = []
+        self.sent = 0
+        self.done = 0
+
+    # ---- parent side ------------------------------------------------------------------------
+
+    def __enter__(self):
+        parent = os.getpid()
+        for index in range(self.processes):
+            proc = self.context.Process(target=self._worker_main, args=(parent,), name="media-sync-%d" % index)
+            proc.daemon = True
+            proc.start()
+            self.workers.append(proc)
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for proc in self.workers:
+            proc.join(timeout=5)
+        for proc in self.workers:
+            if proc.is_alive():
+                proc.terminate()
+                proc.join(timeout=5)
+        for q in (self.tasks, self.results):
+            q.close()
+            q.cancel_join_thread()
+        return False
+
+    def _check_workers(self):
+        for proc in self.workers:
+            if proc.exitcode not in (None, 0):
+                self._abort("a worker process died (exit code %s)" % proc.exitcode)
+                return False
+        return True
+
+    def _abort(self, reason):
+        sync = self.sync
+        if not sync.aborted:
+            sync.aborted = True
+            sync.abort_reason = reason
+        self.stop.set()
+
+    def _drain(self, block):
+        """Count the results that have come back; True when one was read."""
+        try:
+            message = self.results.get(timeout=0.2) if block else self.results.get_nowait()
+        except queue.Empty:
+            return False
+        self._count(message)
+        return True
+
+    def _count(self, message):
+        sync = self.sync
+        stats = sync.stats
+        kind = message[0]
+        if kind == "fatal":
+            self.done += 1
+            self._abort(message[1])
+            return
+        _kind, ok, ok_bytes, names, errors, trailing_errors = message
+        self.done += 1
+        field = "uploaded" if sync.direction == "push" else "downloaded"
+        stats.add(**{field: ok, "bytes": ok_bytes})
+        for name in names:
+            stats.record("transferred", name)
+        for name, reason in errors:
+            stats.add(errors=1)
+            stats.record("error", name, reason)
+        if errors:
+            sync._consecutive_errors = trailing_errors if ok else sync._consecutive_errors + len(errors)
+            if sync._consecutive_errors >= sync.abort_after_errors:
+                self._abort(errors[-1][1])
+        elif ok:
+            sync._consecutive_errors = 0
+
+    def _send(self, batch):
+        while not self.sync.aborted:
+            try:
+                self.tasks.put(batch, timeout=0.2)
+                if batch is not None:
+                    self.sent += 1
+                return
+            except queue.Full:
+                while self._drain(block=False):
+                    pass
+                self._check_workers()
+
+    def run(self, items):
+        sync = self.sync
+        sync._consecutive_errors = 0
+        batch = []
+        for item in items:
+            local = item[0]
+            batch.append((local.relpath, local.path, local.size))
+            if len(batch) >= BATCH_SIZE:
+                self._send(batch)
+                batch = []
+                while self._drain(block=False):
+                    pass
+            if sync.aborted:
+                break
+        if batch and not sync.aborted:
+            self._send(batch)
+        for _index in range(self.processes * self.threads):
+            self._send(None)  # one "no more work" per worker thread (not sent once aborted)
+        while self.done < self.sent:
+            if not self._drain(block=True) and not self._check_workers():
+                break
+            if sync.aborted and not any(proc.is_alive() for proc in self.workers):
+                break
+
+    # ---- worker side (in the forked process) ------------------------------------------------
+
+    def _worker_main(self, parent):
+        sync = self.sync
+        try:
+            sync.client = sync.client_factory()
+            sync._transfer_config = None
+            sync._fast = None
+            sync._fast_lock = threading.Lock()
+        except Exception as exc:  # noqa: BLE001 - told to the parent, which stops the run
+            self.results.put(("fatal", "cannot make an S3 client: %s" % exc))
+            return
+        threads = [threading.Thread(target=self._worker_thread, args=(parent,)) for _ in range(self.threads)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.results.close()
+        self.results.join_thread()
+
+    def _worker_thread(self, parent):
+        sync = self.sync
+        push = sync.direction == "push"
+        while True:
+            try:
+                batch = self.tasks.get(timeout=1)
+            except queue.Empty:
+                if os.getppid() != parent or self.stop.is_set():
+                    return
+                continue
+            if batch is None:
+                return
+            ok = ok_bytes = trailing = 0
+            names = []
+            errors = []
+            for relpath, path, size in batch:
+                name = join_key(sync.prefix, relpath) if push else relpath
+                if self.stop.is_set():
+                    break
+                local = LocalFile(relpath, path, size)
+                try:
+                    if push:
+                        sync.upload(local)
+                    else:
+                        sync.download(local)
+                except Exception as exc:  # noqa: BLE001 - reported per file, the run goes on
+                    errors.append((name, str(exc)))
+                    trailing += 1
+                    continue
+                trailing = 0
+                ok += 1
+                ok_bytes += size
+                if sync.stats.keep_files or len(names) < SAMPLE_SIZE:
+                    names.append(name)
+            self.results.put(("batch", ok, ok_bytes, names, errors, trailing))
