@@ -347,24 +347,48 @@ class ProgressFile(object):
         self._stop = threading.Event()
         self._thread = None
         self.phase = "scanning"
+        self.plan_complete = False
+        self.bytes_seen = 0  # sizes of the files compared so far
+        self.local_files = self.local_bytes = None
+        self.measure = None  # callable giving (files, bytes) of the whole tree, for the ETA
+
+    def _measure(self):
+        try:
+            self.local_files, self.local_bytes = self.measure()
+        except Exception:  # noqa: BLE001, S110 - only the ETA needs it
+            pass
 
     def write(self):
         if not self.path:
             return
         data = self.stats.as_dict()
         data["phase"] = self.phase
+        data["plan_complete"] = self.plan_complete
         elapsed = max(data["seconds"], 1e-6)
         data["files_per_second"] = round((data["uploaded"] + data["downloaded"]) / elapsed, 1)
         data["mb_per_second"] = round(data["bytes"] / MB / elapsed, 2)
         remaining = data["bytes_total"] - data["bytes"]
+        if not self.plan_complete and self.local_bytes is not None:
+            # Not compared yet: assume the rest of the tree has to move (a first copy).
+            remaining += max(self.local_bytes - self.bytes_seen, 0)
+            data["local_files"] = self.local_files
+            data["local_bytes"] = self.local_bytes
         rate = data["bytes"] / elapsed
         data["eta_seconds"] = round(remaining / rate, 1) if rate > 0 and remaining > 0 else None
-        tmp = self.path + ".tmp"
-        with open(tmp, "w") as handle:
-            handle.write(json.dumps(data))
-        os.rename(tmp, self.path)
+        # A fresh file renamed over the old one: readers never see half a record, and no
+        # symbolic link planted next to it is followed. Progress is best effort: a write
+        # that fails never stops the sync.
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".progress-", dir=os.path.dirname(os.path.abspath(self.path)))
+            with os.fdopen(fd, "w") as handle:
+                handle.write(json.dumps(data))
+            os.rename(tmp, self.path)
+        except OSError:
+            pass
 
     def _loop(self):
+        if self.measure is not None:
+            self._measure()
         while not self._stop.wait(self.interval):
             self.write()
 
@@ -407,6 +431,7 @@ class MediaSync(object):
         client_factory=None,
         processes=1,
         fast_put=False,
+        progress_interval=5.0,
     ):
         self.client = client
         # Worker processes make their own client with this (a client must not cross a fork).
@@ -425,12 +450,15 @@ class MediaSync(object):
         self.cache_control = cache_control
         self.check_mode = check_mode
         self.stats = SyncStats(keep_files)
-        self.progress = ProgressFile(progress_path, self.stats)
+        self.progress = ProgressFile(progress_path, self.stats, progress_interval)
+        if direction == "push":
+            self.progress.measure = self._measure_tree
         self._transfer_config = None
         self.aborted = False
         self.abort_reason = None
         self.abort_after_errors = max(10, 2 * self.workers)
         self._pool = None
+        self._moving_phase = "uploading" if direction == "push" else "downloading"
         self.fast_put = fast_put
         self._fast = None
         self._fast_lock = threading.Lock()
@@ -447,14 +475,22 @@ class MediaSync(object):
         equal = same_content(local, etag, (self.multipart_chunksize,))
         return None if equal is None else not equal
 
+    def _measure_tree(self):
+        files = size = 0
+        for local in LocalTree(self.root).files():
+            files += 1
+            size += local.size
+        return files, size
+
     def push_plan(self):
         """Yield (LocalFile, reason) for what must be uploaded; count the rest."""
         self.progress.phase = "listing"
         remote = list_remote(self.client, self.bucket, self.prefix, missing_bucket_is_empty=self.check_mode)
-        self.progress.phase = "comparing"
+        self.progress.phase = "comparing" if self.check_mode else self._moving_phase
         tree = LocalTree(self.root)
         for local in tree.files():
             self.stats.add(scanned=1)
+            self.progress.bytes_seen += local.size
             existing = remote.pop(local.relpath, None)
             if existing is None:
                 yield local, "missing"
@@ -574,9 +610,9 @@ class MediaSync(object):
             for item in self.push_plan():
                 self.stats.add(bytes_total=item[0].size)
                 yield item
+            self.progress.plan_complete = True
 
         with self._worker_pool(), self.progress:
-            self.progress.phase = "uploading"
             self._run_parallel(planned(), self._push_one)
         return self.result()
 
@@ -585,7 +621,7 @@ class MediaSync(object):
     def pull_plan(self):
         self.progress.phase = "listing"
         remote = list_remote(self.client, self.bucket, self.prefix, missing_bucket_is_empty=self.check_mode)
-        self.progress.phase = "comparing"
+        self.progress.phase = "comparing" if self.check_mode else self._moving_phase
         for rel in sorted(remote):
             size, etag = remote[rel]
             self.stats.add(scanned=1)
@@ -642,9 +678,9 @@ class MediaSync(object):
             for item in self.pull_plan():
                 self.stats.add(bytes_total=item[0].size)
                 yield item
+            self.progress.plan_complete = True
 
         with self._worker_pool(), self.progress:
-            self.progress.phase = "downloading"
             self._run_parallel(planned(), self._pull_one)
         return self.result()
 

@@ -67,9 +67,20 @@ options:
     type: bool
     default: false
   workers:
-    description: How many transfers run at once.
+    description:
+      - How many transfers run at once, in all worker processes together.
     type: int
     default: 16
+  processes:
+    description:
+      - How many worker processes share the transfers (each runs O(workers) / O(processes)
+        threads with its own connection pool). One Python process tops out at a few hundred
+        small uploads a second, bound by request signing and the interpreter lock.
+      - V(0) picks the number of CPU cores (at most 8). V(1) runs every transfer in the module's
+        own process.
+    type: int
+    default: 0
+    version_added: 0.2.0
   multipart_threshold_mb:
     description: Files of this size and larger are uploaded in parts.
     type: int
@@ -92,7 +103,18 @@ options:
     description:
       - Write a JSON progress record (files and bytes done, rate, ETA) to this file every few
         seconds while the sync runs.
+      - The action plugin of this module uses it to show progress lines while a long sync runs;
+        see O(progress_interval).
     type: path
+  progress_interval:
+    description:
+      - Seconds between progress lines shown while the sync runs (and between writes of
+        O(progress_file)). V(0) shows none; the module then runs like any other.
+      - Progress is shown by the action plugin, which runs the module asynchronously and
+        reads its progress file; it needs no other setting and works over any connection.
+    type: int
+    default: 10
+    version_added: 0.2.0
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -223,6 +245,7 @@ from ansible_collections.bookwyrm.s3.plugins.module_utils._s3_client import (
 
 try:
     import botocore
+    import botocore.config
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
@@ -237,11 +260,13 @@ ARGUMENT_SPEC = dict(
     compare=dict(type="str", default="size", choices=["size", "checksum"]),
     overwrite=dict(type="bool", default=False),
     workers=dict(type="int", default=16),
+    processes=dict(type="int", default=0),
     multipart_threshold_mb=dict(type="int", default=64),
     multipart_chunksize_mb=dict(type="int", default=16),
     cache_control=dict(type="str", default="max-age=86400"),
     return_files=dict(type="bool", default=False),
     progress_file=dict(type="path"),
+    progress_interval=dict(type="int", default=10),
     **S3_COMPAT_ARGUMENT_SPEC,
 )
 
@@ -274,6 +299,10 @@ class MediaSyncManager(object):
                 self.module.fail_json(msg="path %s does not exist and neither does its parent." % params["path"])
         if not 1 <= params["workers"] <= 256:
             self.module.fail_json(msg="workers must be between 1 and 256, got %d." % params["workers"])
+        if not 0 <= params["processes"] <= 64:
+            self.module.fail_json(msg="processes must be between 0 (auto) and 64, got %d." % params["processes"])
+        if params["progress_interval"] < 0:
+            self.module.fail_json(msg="progress_interval must be 0 (off) or more seconds.")
         if params["acl"] not in CANNED_ACLS:
             self.module.fail_json(
                 msg="acl %r is not a canned ACL; use one of: %s (empty for none)."
@@ -284,15 +313,32 @@ class MediaSyncManager(object):
         if params["multipart_threshold_mb"] < 5:
             self.module.fail_json(msg="multipart_threshold_mb must be at least 5.")
 
-    def client(self):
-        config = s3_config(self.params["addressing_style"], max_pool_connections=self.params["workers"] + 4)
+    def processes(self):
+        wanted = self.params["processes"]
+        if wanted == 0:
+            wanted = min(os.cpu_count() or 1, 8)
+        return max(1, min(wanted, self.params["workers"]))
+
+    def client(self, connections=None):
+        config = s3_config(
+            self.params["addressing_style"], max_pool_connections=(connections or self.params["workers"]) + 4
+        )
+        try:
+            config = config.merge(botocore.config.Config(tcp_keepalive=True))
+        except (AttributeError, TypeError):  # botocore without tcp_keepalive
+            pass
         return self.module.client("s3", config=config)
 
     def run(self):
         self.validate()
         params = self.params
+        processes = self.processes()
+        per_process = -(-params["workers"] // processes)
         sync = MediaSync(
             client=self.client(),
+            client_factory=lambda: self.client(per_process),
+            processes=processes,
+            fast_put=True,
             bucket=params["bucket"],
             prefix=params["prefix"],
             root=params["path"],
@@ -306,6 +352,7 @@ class MediaSyncManager(object):
             cache_control=params["cache_control"],
             keep_files=params["return_files"],
             progress_path=params["progress_file"],
+            progress_interval=params["progress_interval"] or 10,
             check_mode=self.module.check_mode,
         )
         if params["direction"] == "pull" and not self.module.check_mode:

@@ -1,0 +1,193 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, bookwyrm.s3 contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Action plugin of bookwyrm.s3.media_sync: shows progress while a long sync runs.
+
+A module cannot print while it runs. This plugin starts the module the way ``async:``
+does (``_execute_module(wrap_async=True)``, Ansible's async_wrapper on the target), reads
+the module's progress file every second with one cheap shell command over the task's own
+connection (local, ssh, any become), prints a progress line every ``progress_interval``
+seconds, and when the job is done fetches its result with ``async_status`` and returns it
+unchanged. Only counters are displayed, never an argument.
+
+The module runs as usual (no progress lines) when the task sets ``async:`` itself, when
+``progress_interval`` is 0, or on a connection with native async (Windows).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import time
+
+from ansible.errors import AnsibleError
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+from ansible.utils.vars import merge_hash
+
+display = Display()
+
+JOB_LIMIT = 7 * 24 * 3600  # async_wrapper's time limit: long enough for any media volume
+RUNNING_PREFIX = '{"started": true, "finished": false'
+SEPARATOR = "--bookwyrm-s3-media-sync--"
+ASYNC_KEYS = ("ansible_job_id", "started", "finished", "results_file")
+
+
+def human_bytes(count):
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(count) < 1024 or unit == "GB":
+            return "%.1f %s" % (count, unit) if unit != "B" else "%d B" % count
+        count /= 1024.0
+    return "%.1f TB" % count  # pragma: no cover - unreachable
+
+
+def human_seconds(seconds):
+    seconds = int(seconds + 0.5)
+    if seconds < 60:
+        return "%ds" % seconds
+    if seconds < 3600:
+        return "%dm%02ds" % divmod(seconds, 60)
+    hours, rest = divmod(seconds, 3600)
+    return "%dh%02dm" % (hours, rest // 60)
+
+
+def progress_line(record):
+    """One line from a progress record of the module; None when there is nothing to say."""
+    phase = record.get("phase", "")
+    moved = int(record.get("uploaded", 0)) + int(record.get("downloaded", 0))
+    if phase in ("listing", "scanning"):
+        return "%s the bucket and the local tree" % phase
+    done_bytes = int(record.get("bytes", 0))
+    total_bytes = int(record.get("bytes_total", 0))
+    parts = [phase or "working"]
+    if record.get("plan_complete"):
+        parts.append("%d files, %s of %s" % (moved, human_bytes(done_bytes), human_bytes(total_bytes)))
+    elif record.get("local_bytes") is not None:
+        parts.append(
+            "%d files, %s (of at most %d files, %s; %d compared)"
+            % (
+                moved,
+                human_bytes(done_bytes),
+                int(record["local_files"]),
+                human_bytes(int(record["local_bytes"])),
+                int(record.get("scanned", 0)),
+            )
+        )
+    else:
+        parts.append("%d files, %s (%d compared)" % (moved, human_bytes(done_bytes), int(record.get("scanned", 0))))
+    parts.append("%s files/s, %s MB/s" % (record.get("files_per_second", 0), record.get("mb_per_second", 0)))
+    if record.get("skipped"):
+        parts.append("%d already there" % record["skipped"])
+    if record.get("errors"):
+        parts.append("%d errors" % record["errors"])
+    eta = record.get("eta_seconds")
+    if eta is not None:
+        parts.append("ETA %s" % human_seconds(eta) if record.get("plan_complete") else "ETA <= %s" % human_seconds(eta))
+    return ", ".join(parts)
+
+
+class ActionModule(ActionBase):
+    _supports_check_mode = True
+    _supports_async = True
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp  # tmp no longer has any effect
+        task_vars = task_vars or {}
+
+        interval = self._task.args.get("progress_interval", 10)
+        try:
+            interval = int(interval)
+        except (TypeError, ValueError):
+            interval = 10  # the module reports the bad value
+        if self._task.async_val or interval <= 0 or self._connection.has_native_async:
+            wrap_async = bool(self._task.async_val) and not self._connection.has_native_async
+            result = merge_hash(result, self._execute_module(task_vars=task_vars, wrap_async=wrap_async))
+            if not wrap_async:
+                self._remove_tmp_path(self._connection._shell.tmpdir)
+            return result
+
+        return merge_hash(result, self._run_with_progress(task_vars, interval))
+
+    # ------------------------------------------------------------------------------------------
+
+    def _shell(self, cmd):
+        res = self._low_level_execute_command(cmd, sudoable=True)
+        return res.get("rc", 1), to_text(res.get("stdout", ""), errors="surrogate_or_strict")
+
+    def _run_with_progress(self, task_vars, interval):
+        shell = self._connection._shell
+        if shell.tmpdir is None:
+            self._make_tmp_path()
+        module_args = dict(self._task.args)
+        own_progress = module_args.get("progress_file")
+        progress_path = own_progress or shell.join_path(shell.tmpdir, "media_sync_progress.json")
+        module_args["progress_file"] = progress_path
+        module_args["progress_interval"] = max(1, min(interval, 5))
+
+        saved_async = self._task.async_val
+        self._task.async_val = JOB_LIMIT  # async_wrapper's time limit
+        try:
+            started = self._execute_module(module_args=module_args, task_vars=task_vars, wrap_async=True)
+        finally:
+            self._task.async_val = saved_async
+        jid = started.get("ansible_job_id")
+        if not jid or started.get("failed"):
+            return started
+        job_file = started.get("results_file")
+        if not job_file:
+            async_dir = self._remote_expand_user(self.get_shell_option("async_dir", default="~/.ansible_async"))
+            job_file = shell.join_path(async_dir, jid)
+
+        host = task_vars.get("inventory_hostname", "")
+        check = "%s: " % host if host else ""
+        reader = "cat %s 2>/dev/null; echo; echo %s; head -c %d %s 2>/dev/null" % (
+            shell.quote(progress_path),
+            SEPARATOR,
+            len(RUNNING_PREFIX),
+            shell.quote(job_file),
+        )
+        last_shown = time.time()
+        sleep = 0.25
+        failures = 0
+        while True:
+            time.sleep(sleep)
+            sleep = min(sleep * 2, 1.0)
+            try:
+                _rc, out = self._shell(reader)
+                failures = 0
+            except AnsibleError as exc:  # a connection bounce: keep waiting, the job goes on
+                failures += 1
+                display.vvvv("media_sync: progress poll failed (%s), retrying" % to_text(exc))
+                if failures > 30:
+                    raise
+                continue
+            progress_text, _sep, job_head = out.partition(SEPARATOR + "\n")
+            job_head = job_head.strip()
+            if job_head and not job_head.startswith(RUNNING_PREFIX):
+                break  # the job file holds the module's result
+            if time.time() - last_shown >= interval:
+                last_shown = time.time()
+                line = None
+                try:
+                    line = progress_line(json.loads(progress_text.strip() or "{}"))
+                except ValueError:
+                    line = None
+                display.display("%smedia_sync: %s" % (check, line or "starting"))
+
+        status = self._execute_module(
+            module_name="ansible.legacy.async_status",
+            module_args=dict(jid=jid, mode="status", _async_dir=job_file.rsplit("/", 1)[0]),
+            task_vars=task_vars,
+        )
+        cleanup = "rm -f %s" % shell.quote(job_file)
+        if not own_progress:
+            cleanup += " %s" % shell.quote(progress_path)
+        self._shell(cleanup)
+        self._remove_tmp_path(shell.tmpdir)
+        for key in ASYNC_KEYS:
+            status.pop(key, None)
+        return status
