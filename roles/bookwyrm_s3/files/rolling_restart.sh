@@ -15,6 +15,19 @@ reload_proxy() {
   if [[ -n "$("${compose[@]}" ps -q nginx 2>/dev/null)" ]]; then "${compose[@]}" exec -T nginx nginx -s reload >/dev/null 2>&1 || true; fi
 }
 
+# The other services running BookWyrm's code (same image or build as web: celery_worker, celery_beat,
+# flower) need the new settings too; db and redis do not, and recreating them cuts the site off.
+app_services() {
+  "${compose[@]}" config --format json 2>/dev/null | python3 -c '
+import json, sys
+services, web = json.load(sys.stdin)["services"], sys.argv[1]
+def code(s):
+    build = s.get("build") or {}
+    return (build.get("context"), build.get("dockerfile")) if build else s.get("image")
+print("\n".join(n for n, s in services.items() if n != web and code(s) == code(services[web])))
+' "$service"
+}
+
 mapfile -t old < <("${compose[@]}" ps -q "$service")
 if (( ${#old[@]} == 0 )); then
   "${compose[@]}" up -d
@@ -40,9 +53,14 @@ else
   for id in "${old[@]}"; do docker stop --time 30 "$id" >/dev/null; docker rm "$id" >/dev/null; done
   reload_proxy
   echo "swap done: ${#old[@]} old $service container(s) retired"
-  "${compose[@]}" up -d
+  if apps=$(app_services) && [[ -n "$apps" ]]; then
+    mapfile -t apps <<<"$apps"
+    "${compose[@]}" up -d --no-deps "${apps[@]}"
+  else
+    "${compose[@]}" up -d  # compose v1 has no `config --format json`
+  fi
 fi
-# every service is now created from the current .env; web must still be healthy
+# web and the services running its code now run with the current .env; web must still be healthy
 start=$SECONDS
 until [[ "$(health "$("${compose[@]}" ps -q "$service" | head -1)")" == healthy ]]; do
   (( SECONDS - start > timeout )) && { echo "$service is not healthy after the restart" >&2; exit 4; }
