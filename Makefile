@@ -10,7 +10,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export DO_NOT_TRACK := 1
 export ANSIBLE_GALAXY_DISABLE_GPG_VERIFY := 1
 
-.PHONY: venv collection testbed testbed-down demo test unit sanity build clean
+.PHONY: venv collection testbed testbed-down demo test unit sanity build clean bench
 
 venv:
 	@bash -c 'source testbed/bin/lib.sh && ensure_venv'
@@ -42,3 +42,9 @@ clean: testbed-down
 
 sanity: collection
 	@$(VENV)/bin/pytest tests/sanity
+
+# Media sync against aws s3 sync, rclone, community.aws.s3_sync and a boto3 loop (~15 min).
+# Not part of `make test`. BENCH_ARGS="--small 2000 --big 0" for a quick run.
+bench: collection testbed
+	@bash bench/setup.sh
+	@.build/bench-venv/bin/python bench/run.py $(BENCH_ARGS)

@@ -1,0 +1,459 @@
+"""`make bench`: media_sync against aws s3 sync, rclone, community.aws.s3_sync and a boto3 loop.
+
+Runs on the test bed's S3 server (``make testbed``), side by side on the same generated
+trees, one fresh bucket per tool. Records wall time, files/s, MB/s and the peak RSS of each
+tool's whole process tree (psutil, polled every 50 ms), prints a table and writes
+docs/benchmarks.json, docs/benchmarks.md and docs/benchmarks.png.
+
+Run with the bench venv's python (bench/setup.sh makes it); see bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "testbed"))
+import bookwyrm_testbed as tb  # noqa: E402
+
+WORK = REPO / ".build" / "bench"
+BENCH_VENV = REPO / ".build" / "bench-venv"
+VENV = REPO / ".venv"
+DOCS = REPO / "docs"
+MB = 1024 * 1024
+
+
+# ---- trees ----------------------------------------------------------------------------------
+
+
+def make_tree(root: Path, count: int, lo: int, hi: int, seed: int, start: int = 0) -> None:
+    """count files of lo..hi bytes, laid out like BookWyrm's media (covers, avatars, previews)."""
+    rnd = random.Random(seed)
+    for i in range(start, start + count):
+        sub = ("covers", "avatars", "previews/covers")[i % 3]
+        d = root / sub / ("%03d" % (i // 300))
+        d.mkdir(parents=True, exist_ok=True)
+        (d / ("img-%06d.jpg" % i)).write_bytes(rnd.randbytes(rnd.randint(lo, hi)))
+
+
+def tree_size(root: Path) -> tuple[int, int]:
+    files = size = 0
+    for dirpath, _dirs, names in os.walk(root):
+        for name in names:
+            files += 1
+            size += os.path.getsize(os.path.join(dirpath, name))
+    return files, size
+
+
+def ensure_tree(name: str, count: int, lo: int, hi: int, seed: int) -> Path:
+    root = WORK / "trees" / name
+    stamp = root.parent / (name + ".complete")
+    want = "%d %d %d %d" % (count, lo, hi, seed)
+    if stamp.exists() and stamp.read_text() == want:
+        return root
+    shutil.rmtree(root, ignore_errors=True)
+    print("generating %s: %d files of %d-%d bytes" % (name, count, lo, hi), flush=True)
+    make_tree(root, count, lo, hi, seed)
+    stamp.write_text(want)
+    return root
+
+
+def ensure_plus_tree(base: Path, name: str, extra: int, lo: int, hi: int) -> Path:
+    """base plus `extra` new files (hard links: no second copy of the data)."""
+    root = WORK / "trees" / name
+    stamp = root.parent / (name + ".complete")
+    if stamp.exists() and stamp.read_text() == base.name:
+        return root
+    shutil.rmtree(root, ignore_errors=True)
+    subprocess.run(["cp", "-al", str(base), str(root)], check=True)
+    make_tree(root / "new", extra, lo, hi, seed=99, start=900000)
+    stamp.write_text(base.name)
+    return root
+
+
+# ---- measuring ------------------------------------------------------------------------------
+
+
+def run_measured(cmd, env=None, cwd=None, module_marker=None):
+    """Run cmd; return (seconds, peak RSS MB of its process tree, peak RSS MB of the module, output)."""
+    peak = {"tree": 0, "module": 0}
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
+    )
+    done = threading.Event()
+
+    def poll():
+        try:
+            root = psutil.Process(proc.pid)
+        except psutil.Error:
+            return
+        while not done.is_set():
+            total = module = 0
+            try:
+                procs = [root] + root.children(recursive=True)
+            except psutil.Error:
+                break
+            for p in procs:
+                try:
+                    rss = p.memory_info().rss
+                    total += rss
+                    if module_marker and any(module_marker in part for part in p.cmdline()):
+                        module += rss
+                except psutil.Error:
+                    pass
+            peak["tree"] = max(peak["tree"], total)
+            peak["module"] = max(peak["module"], module)
+            done.wait(0.05)
+
+    watcher = threading.Thread(target=poll, daemon=True)
+    watcher.start()
+    output = proc.communicate()[0]
+    seconds = time.monotonic() - started
+    done.set()
+    watcher.join()
+    if proc.returncode != 0:
+        raise RuntimeError("%s failed (rc %d):\n%s" % (" ".join(map(str, cmd[:3])), proc.returncode, output[-4000:]))
+    return seconds, peak["tree"] / MB, peak["module"] / MB, output
+
+
+# ---- tools ----------------------------------------------------------------------------------
+
+
+class Bed:
+    def __init__(self):
+        self.s3 = tb.load_s3()
+        self.client = self.s3.client()
+
+    def new_bucket(self, tool):
+        slug = "".join(c if c.isalnum() else "-" for c in tool.lower()).strip("-")
+        name = "bench-%s-%s" % (slug[:24].strip("-"), uuid.uuid4().hex[:6])
+        self.client.create_bucket(Bucket=name)
+        return name
+
+    def drop_bucket(self, name):
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=name):
+            objs = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            if objs:
+                self.client.delete_objects(Bucket=name, Delete={"Objects": objs, "Quiet": True})
+        self.client.delete_bucket(Bucket=name)
+
+    def count(self, name):
+        paginator = self.client.get_paginator("list_objects_v2")
+        return sum(page.get("KeyCount", 0) for page in paginator.paginate(Bucket=name, Prefix="images/"))
+
+    def aws_env(self):
+        env = dict(os.environ)
+        env.update(
+            AWS_ACCESS_KEY_ID=self.s3.access_key,
+            AWS_SECRET_ACCESS_KEY=self.s3.secret_key,
+            AWS_DEFAULT_REGION=self.s3.region,
+            AWS_EC2_METADATA_DISABLED="true",
+        )
+        return env
+
+    def ansible_env(self):
+        env = dict(os.environ)
+        env.update(
+            ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "collections"),
+            ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+            ANSIBLE_DEPRECATION_WARNINGS="false",
+            DO_NOT_TRACK="1",
+        )
+        return env
+
+
+def playbook(bed, task_yaml, stats_file):
+    s3 = bed.s3
+    common = (
+        "        endpoint_url: %s\n        access_key: %s\n        secret_key: %s\n        region: %s\n"
+        % (s3.endpoint_url, s3.access_key, s3.secret_key, s3.region)
+    )
+    text = (
+        "- hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n"
+        + task_yaml.replace("{{common}}\n", common)
+        + "      register: out\n"
+        + "    - ansible.builtin.copy:\n"
+        + "        content: \"{{ out.stats | default({}) | to_json }}\"\n"
+        + "        dest: %s\n" % stats_file
+    )
+    path = WORK / "work" / ("play-%s.yml" % uuid.uuid4().hex[:6])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(0o600)
+    return path
+
+
+def run_playbook(bed, task_yaml, marker):
+    stats_file = WORK / "work" / ("stats-%s.json" % uuid.uuid4().hex[:6])
+    play = playbook(bed, task_yaml, stats_file)
+    cmd = [
+        str(VENV / "bin" / "ansible-playbook"),
+        "-i",
+        "localhost,",
+        "-e",
+        "ansible_python_interpreter=%s" % (VENV / "bin" / "python"),
+        str(play),
+    ]
+    try:
+        seconds, rss, module_rss, output = run_measured(cmd, env=bed.ansible_env(), module_marker=marker)
+    finally:
+        play.unlink()
+    stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
+    stats_file.unlink(missing_ok=True)
+    progress = [line for line in output.splitlines() if "media_sync:" in line]
+    return seconds, rss, module_rss, stats, progress
+
+
+def tool_media_sync(bed, tree, bucket):
+    task = (
+        "    - bookwyrm.s3.media_sync:\n        path: %s\n        bucket: %s\n        prefix: images\n"
+        "        addressing_style: path\n{{common}}\n" % (tree, bucket)
+    )
+    seconds, rss, module_rss, stats, progress = run_playbook(bed, task, "AnsiballZ_media_sync")
+    return dict(seconds=seconds, peak_rss_mb=rss, module_rss_mb=module_rss, engine_seconds=stats.get("seconds"),
+                progress_sample=progress[:3])
+
+
+def tool_s3_sync(bed, tree, bucket):
+    task = (
+        "    - community.aws.s3_sync:\n        file_root: %s\n        bucket: %s\n        key_prefix: images\n"
+        "        mode: push\n{{common}}\n" % (tree, bucket)
+    )
+    seconds, rss, module_rss, _stats, _progress = run_playbook(bed, task, "AnsiballZ_s3_sync")
+    return dict(seconds=seconds, peak_rss_mb=rss, module_rss_mb=module_rss)
+
+
+def tool_aws(bed, tree, bucket):
+    cmd = [
+        str(BENCH_VENV / "bin" / "aws"),
+        "s3",
+        "sync",
+        str(tree),
+        "s3://%s/images" % bucket,
+        "--endpoint-url",
+        bed.s3.endpoint_url,
+        "--only-show-errors",
+    ]
+    seconds, rss, _m, _out = run_measured(cmd, env=bed.aws_env())
+    return dict(seconds=seconds, peak_rss_mb=rss)
+
+
+def rclone_env(bed):
+    env = dict(os.environ)
+    env.pop("AWS_CA_BUNDLE", None)  # rclone refuses a bundle it cannot use on plain http
+    env.update(
+        RCLONE_CONFIG_BENCH_TYPE="s3",
+        RCLONE_CONFIG_BENCH_PROVIDER="Other",
+        RCLONE_CONFIG_BENCH_ENDPOINT=bed.s3.endpoint_url,
+        RCLONE_CONFIG_BENCH_ACCESS_KEY_ID=bed.s3.access_key,
+        RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY=bed.s3.secret_key,
+        RCLONE_CONFIG_BENCH_REGION=bed.s3.region,
+        RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE="true",
+        RCLONE_CONFIG=str(WORK / "work" / "rclone.conf"),  # none: everything comes from the env
+    )
+    return env
+
+
+def tool_rclone(extra):
+    def run(bed, tree, bucket):
+        cmd = ["rclone", "copy", "-q", *extra, str(tree), "bench:%s/images" % bucket]
+        seconds, rss, _m, _out = run_measured(cmd, env=rclone_env(bed))
+        return dict(seconds=seconds, peak_rss_mb=rss)
+
+    return run
+
+
+BOTO3_LOOP = r"""
+import os, sys, boto3
+from concurrent.futures import ThreadPoolExecutor
+from botocore.config import Config
+root, bucket, endpoint = sys.argv[1:4]
+c = boto3.client("s3", endpoint_url=endpoint, region_name=os.environ["AWS_DEFAULT_REGION"],
+                 config=Config(s3={"addressing_style": "path"}, max_pool_connections=20,
+                               request_checksum_calculation="when_required",
+                               response_checksum_validation="when_required"))
+def files():
+    for d, _, names in os.walk(root):
+        for n in names:
+            yield os.path.join(d, n)
+def put(path):
+    with open(path, "rb") as body:
+        c.put_object(Bucket=bucket, Key="images/" + os.path.relpath(path, root), Body=body)
+with ThreadPoolExecutor(16) as pool:
+    for _ in pool.map(put, files()):
+        pass
+"""
+
+
+def tool_boto3(bed, tree, bucket):
+    cmd = [str(BENCH_VENV / "bin" / "python"), "-c", BOTO3_LOOP, str(tree), bucket, bed.s3.endpoint_url]
+    seconds, rss, _m, _out = run_measured(cmd, env=bed.aws_env())
+    return dict(seconds=seconds, peak_rss_mb=rss)
+
+
+TOOLS = {
+    "media_sync": tool_media_sync,
+    "aws s3 sync": tool_aws,
+    "rclone --transfers 16 --checkers 16": tool_rclone(["--transfers", "16", "--checkers", "16"]),
+    "rclone (defaults)": tool_rclone([]),
+    "community.aws.s3_sync": tool_s3_sync,
+    "boto3 put_object 16 threads": tool_boto3,
+}
+# Which scenarios each tool runs (a plain PUT loop cannot resync).
+RESYNC_TOOLS = ("media_sync", "aws s3 sync", "rclone --transfers 16 --checkers 16", "rclone (defaults)",
+                "community.aws.s3_sync")
+BIG_TOOLS = ("media_sync", "aws s3 sync", "rclone --transfers 16 --checkers 16")
+
+
+# ---- the run --------------------------------------------------------------------------------
+
+
+def record(results, tool, scenario, tree_info, out, expect=None, bed=None, bucket=None):
+    files, size = tree_info
+    row = dict(tool=tool, scenario=scenario, files=files, bytes=size)
+    row.update(out)
+    row["seconds"] = round(row["seconds"], 2)
+    row["files_per_second"] = round(files / row["seconds"], 1) if files else None
+    row["mb_per_second"] = round(size / MB / row["seconds"], 2) if size else None
+    for key in ("peak_rss_mb", "module_rss_mb"):
+        if key in row:
+            row[key] = round(row[key], 1)
+    if expect is not None and bed is not None:
+        row["objects_after"] = bed.count(bucket)
+        row["complete"] = row["objects_after"] == expect
+    results.append(row)
+    extra = ""
+    if row.get("engine_seconds") is not None:
+        extra = " (engine %.2f s)" % row["engine_seconds"]
+    print(
+        "  %-38s %-16s %8.2f s%s  %7s files/s  %6.1f MB tree RSS"
+        % (tool, scenario, row["seconds"], extra, row["files_per_second"], row["peak_rss_mb"]),
+        flush=True,
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--small", type=int, default=10000, help="files in the main tree (20-80 KB each)")
+    parser.add_argument("--big", type=int, default=100000, help="files in the big tree (1-4 KB each); 0 skips it")
+    parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated subset of: %s" % ", ".join(TOOLS))
+    parser.add_argument("--no-docs", action="store_true", help="print the table only")
+    args = parser.parse_args()
+    tools = [t for t in args.tools.split(",") if t]
+
+    bed = Bed()
+    small = ensure_tree("t%d" % args.small, args.small, 20 * 1024, 80 * 1024, seed=1)
+    extra = max(1, args.small // 100)
+    plus = ensure_plus_tree(small, "t%d-plus1pct" % args.small, extra, 20 * 1024, 80 * 1024)
+    small_info = tree_size(small)
+    new_info = tree_size(plus / "new")
+
+    results = []
+    started = time.time()
+    for tool in tools:
+        run = TOOLS[tool]
+        bucket = bed.new_bucket(tool)
+        try:
+            print("%s, %d files:" % (tool, small_info[0]), flush=True)
+            record(results, tool, "first copy", small_info, run(bed, small, bucket), args.small, bed, bucket)
+            if tool in RESYNC_TOOLS:
+                record(results, tool, "no-op resync", small_info, run(bed, small, bucket), args.small, bed, bucket)
+                record(results, tool, "1% new", new_info, run(bed, plus, bucket), args.small + extra, bed, bucket)
+        finally:
+            bed.drop_bucket(bucket)
+
+    if args.big:
+        big = ensure_tree("t%d-small" % args.big, args.big, 1024, 4 * 1024, seed=2)
+        big_info = tree_size(big)
+        for tool in tools:
+            if tool not in BIG_TOOLS:
+                continue
+            bucket = bed.new_bucket(tool)
+            try:
+                print("%s, %d files:" % (tool, big_info[0]), flush=True)
+                record(results, tool, "100k first copy", big_info, TOOLS[tool](bed, big, bucket), args.big, bed, bucket)
+                record(results, tool, "100k no-op", big_info, TOOLS[tool](bed, big, bucket), args.big, bed, bucket)
+            finally:
+                bed.drop_bucket(bucket)
+
+    meta = machine_info(time.time() - started)
+    print_table(results)
+    if not args.no_docs:
+        import report
+
+        report.write(results, meta, DOCS)
+        print("wrote docs/benchmarks.md, docs/benchmarks.json, docs/benchmarks.png")
+
+
+def version(cmd):
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=60)
+        return (out.stdout or out.stderr).strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.TimeoutExpired):
+        return "unknown"
+
+
+def machine_info(total_seconds):
+    import boto3
+    import botocore
+
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return dict(
+        date=time.strftime("%Y-%m-%d %H:%M %Z"),
+        cpu=cpu,
+        cores=os.cpu_count(),
+        memory_gb=round(psutil.virtual_memory().total / 1024**3, 1),
+        kernel=platform.release(),
+        python=platform.python_version(),
+        s3_server=version(["docker", "exec", tb.S3_CONTAINER, "weed", "version"]),
+        ansible=version([str(VENV / "bin" / "ansible"), "--version"]),
+        aws_cli=version([str(BENCH_VENV / "bin" / "aws"), "--version"]),
+        rclone=version(["rclone", "version"]),
+        boto3_bench="%s / botocore %s" % (boto3.__version__, botocore.__version__),
+        boto3_module=version([str(VENV / "bin" / "python"), "-c", "import boto3,botocore;print(boto3.__version__, botocore.__version__)"]),
+        total_seconds=round(total_seconds),
+    )
+
+
+def print_table(results):
+    print()
+    print("%-38s %-16s %8s %9s %8s %8s %10s" % ("tool", "scenario", "seconds", "files/s", "MB/s", "RSS MB", "engine s"))
+    for r in results:
+        print(
+            "%-38s %-16s %8.2f %9s %8s %8.1f %10s"
+            % (
+                r["tool"],
+                r["scenario"],
+                r["seconds"],
+                r["files_per_second"],
+                r["mb_per_second"],
+                r["peak_rss_mb"],
+                r.get("engine_seconds", ""),
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()
