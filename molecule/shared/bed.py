@@ -1,0 +1,90 @@
+"""Test-bed chores for the molecule scenarios (create.yml, destroy.yml, the verifiers).
+
+    bed.py layout NAME --port P      instance directory from the template, NOT started
+    bed.py destroy NAME [--bucket B] instance with its volumes, and the scenario's bucket
+    bed.py attach NAME               the S3 server on the instance's network (after compose create)
+    bed.py keys BUCKET [--out FILE]  every key of the bucket, as JSON
+
+Thin wrapper over testbed/bookwyrm_testbed.py; the S3 credentials stay in .testbed/s3.env.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+REPO_DIR = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_DIR / "testbed"))
+
+import bookwyrm_testbed as bed  # noqa: E402
+
+
+def empty_and_delete_bucket(name: str) -> int:
+    """Remove every object (and unfinished upload) of the bucket, then the bucket."""
+    from botocore.exceptions import ClientError
+
+    client = bed.load_s3().client()
+    try:
+        client.head_bucket(Bucket=name)
+    except ClientError:
+        return 0
+    removed = 0
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=name):
+        keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+        for start in range(0, len(keys), 500):
+            client.delete_objects(Bucket=name, Delete={"Objects": keys[start : start + 500], "Quiet": True})
+        removed += len(keys)
+    for upload in client.list_multipart_uploads(Bucket=name).get("Uploads", []):
+        client.abort_multipart_upload(Bucket=name, Key=upload["Key"], UploadId=upload["UploadId"])
+    client.delete_bucket(Bucket=name)
+    return removed
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    layout = sub.add_parser("layout")
+    layout.add_argument("name")
+    layout.add_argument("--port", type=int, required=True)
+    destroy = sub.add_parser("destroy")
+    destroy.add_argument("name")
+    destroy.add_argument("--bucket")
+    attach = sub.add_parser("attach")
+    attach.add_argument("name")
+    keys = sub.add_parser("keys")
+    keys.add_argument("bucket")
+    keys.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+
+    if args.command == "layout":
+        bed.s3_up()
+        existed = (bed.instances_dir() / args.name / ".env").exists()
+        instance = bed.create_instance(args.name, args.port)
+        print(json.dumps({"changed": not existed, "directory": str(instance.directory), "url": instance.url}))
+    elif args.command == "destroy":
+        existed = (bed.instances_dir() / args.name).exists()
+        bed.destroy_instance(args.name)
+        removed = empty_and_delete_bucket(args.bucket) if args.bucket else 0
+        print(json.dumps({"changed": existed or removed > 0, "objects_removed": removed}))
+    elif args.command == "attach":
+        instance = bed.load_instance(args.name)
+        before = bed.docker("inspect", "-f", "{{json .NetworkSettings.Networks}}", bed.S3_CONTAINER).stdout
+        instance.attach_s3()
+        print(json.dumps({"changed": instance.network not in json.loads(before)}))
+    elif args.command == "keys":
+        client = bed.load_s3().client()
+        found = sorted(
+            item["Key"]
+            for page in client.get_paginator("list_objects_v2").paginate(Bucket=args.bucket)
+            for item in page.get("Contents", [])
+        )
+        if args.out:
+            args.out.write_text(json.dumps(found))
+        print(json.dumps({"changed": False, "count": len(found), "keys": found}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
