@@ -35,7 +35,9 @@ def targets(results):
             other = find(results, tool, "first copy")
             if other:
                 r = ratio(other["seconds"], first["seconds"])
-                out.append((label, "%.2fx (%.1f s vs %.1f s)" % (r, other["seconds"], first["seconds"]), r >= want))
+                out.append(
+                    (label, "{:.2f}x ({:.1f} s vs {:.1f} s)".format(r, other["seconds"], first["seconds"]), r >= want)
+                )
     for scenario, aws_scenario in (("no-op resync", "no-op resync"), ("100k no-op", "100k no-op")):
         ours = find(results, OURS, scenario)
         aws = find(results, AWS, aws_scenario)
@@ -43,24 +45,25 @@ def targets(results):
             r = ratio(aws["seconds"], ours["engine_seconds"])
             out.append(
                 (
-                    "%s: engine >= 3x faster than aws s3 sync's wall time" % scenario,
-                    "%.2fx (engine %.2f s, whole ansible-playbook %.2f s, aws %.2f s)"
-                    % (r, ours["engine_seconds"], ours["seconds"], aws["seconds"]),
+                    f"{scenario}: engine >= 3x faster than aws s3 sync's wall time",
+                    "{:.2f}x (engine {:.2f} s, whole ansible-playbook {:.2f} s, aws {:.2f} s)".format(
+                        r, ours["engine_seconds"], ours["seconds"], aws["seconds"]
+                    ),
                     r >= 3,
                 )
             )
     big = find(results, OURS, "100k first copy")
     if big:
         rss = big.get("module_rss_mb") or big["peak_rss_mb"]
-        out.append(("100k files: module peak RSS < 200 MB", "%.0f MB (module processes)" % rss, rss < 200))
+        out.append(("100k files: module peak RSS < 200 MB", f"{rss:.0f} MB (module processes)", rss < 200))
         if first:
             per_file_small = first["seconds"] / first["files"]
             per_file_big = big["seconds"] / big["files"]
             out.append(
                 (
                     "100k files: time linear in file count",
-                    "%.2f ms/file at %d files, %.2f ms/file at %d files (smaller files)"
-                    % (per_file_small * 1000, first["files"], per_file_big * 1000, big["files"]),
+                    f"{per_file_small * 1000:.2f} ms/file at {first['files']} files, "
+                    f"{per_file_big * 1000:.2f} ms/file at {big['files']} files (smaller files)",
                     per_file_big <= per_file_small * 1.5,
                 )
             )
@@ -77,7 +80,11 @@ def write(results, meta, docs: Path):
             bytes=r["bytes"],
             seconds=r["seconds"],
             peak_rss_mb=r["peak_rss_mb"],
-            **{k: r[k] for k in ("files_per_second", "mb_per_second", "engine_seconds", "module_rss_mb", "complete") if k in r},
+            **{
+                k: r[k]
+                for k in ("files_per_second", "mb_per_second", "engine_seconds", "module_rss_mb", "complete")
+                if k in r
+            },
         )
         for r in results
     ]
@@ -99,8 +106,11 @@ def chart(results, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    scenarios = [s for s in ("first copy", "no-op resync", "1% new", "100k first copy", "100k no-op")
-                 if any(r["scenario"] == s for r in results)]
+    scenarios = [
+        s
+        for s in ("first copy", "no-op resync", "1% new", "100k first copy", "100k no-op")
+        if any(r["scenario"] == s for r in results)
+    ]
     tools = []
     for r in results:
         if r["tool"] not in tools:
@@ -121,7 +131,7 @@ def chart(results, path):
         ax.set_title(scenario)
         ax.set_xlabel("seconds (lower is better)")
         for y, v in enumerate(values[::-1]):
-            ax.text(v, y, " %.1f" % v, va="center", fontsize=8)
+            ax.text(v, y, f" {v:.1f}", va="center", fontsize=8)
     fig.suptitle("media sync on SeaweedFS over loopback (wall time, whole process)")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
@@ -148,31 +158,21 @@ def markdown(results, meta, checks):
     for r in results:
         notes = []
         if r.get("engine_seconds") is not None:
-            notes.append("engine %.2f s" % r["engine_seconds"])
+            notes.append("engine {:.2f} s".format(r["engine_seconds"]))
         if r.get("module_rss_mb"):
-            notes.append("module RSS %.0f MB" % r["module_rss_mb"])
+            notes.append("module RSS {:.0f} MB".format(r["module_rss_mb"]))
         if r.get("complete") is False:
-            notes.append("INCOMPLETE: %s objects" % r.get("objects_after"))
+            notes.append("INCOMPLETE: {} objects".format(r.get("objects_after")))
         lines.append(
-            "| %s | %s | %d | %.1f | %.2f | %s | %s | %.0f | %s |"
-            % (
-                r["tool"],
-                r["scenario"],
-                r["files"],
-                r["bytes"] / 1024 / 1024,
-                r["seconds"],
-                r["files_per_second"],
-                r["mb_per_second"],
-                r["peak_rss_mb"],
-                ", ".join(notes),
-            )
+            f"| {r['tool']} | {r['scenario']} | {r['files']} | {r['bytes'] / 1024 / 1024:.1f} | {r['seconds']:.2f} "
+            f"| {r['files_per_second']} | {r['mb_per_second']} | {r['peak_rss_mb']:.0f} | {', '.join(notes)} |"
         )
     lines += ["", "## Targets (ratios from this run)", "", "| target | measured | held |", "|---|---|---|"]
     for target, measured, held in checks:
-        lines.append("| %s | %s | %s |" % (target, measured, "yes" if held else "**no**"))
+        lines.append("| {} | {} | {} |".format(target, measured, "yes" if held else "**no**"))
     lines += ["", "## Machine and versions", ""]
     for key, value in meta.items():
-        lines.append("- %s: %s" % (key.replace("_", " "), value))
+        lines.append("- {}: {}".format(key.replace("_", " "), value))
     lines += ["", "## Notes", ""]
     notes_file = Path(__file__).with_name("NOTES.md")
     if notes_file.exists():

@@ -41,12 +41,12 @@ MB = 1024 * 1024
 
 def make_tree(root: Path, count: int, lo: int, hi: int, seed: int, start: int = 0) -> None:
     """count files of lo..hi bytes, laid out like BookWyrm's media (covers, avatars, previews)."""
-    rnd = random.Random(seed)
+    rnd = random.Random(seed)  # noqa: S311 - test data, not secrets
     for i in range(start, start + count):
         sub = ("covers", "avatars", "previews/covers")[i % 3]
-        d = root / sub / ("%03d" % (i // 300))
+        d = root / sub / f"{i // 300:03d}"
         d.mkdir(parents=True, exist_ok=True)
-        (d / ("img-%06d.jpg" % i)).write_bytes(rnd.randbytes(rnd.randint(lo, hi)))
+        (d / f"img-{i:06d}.jpg").write_bytes(rnd.randbytes(rnd.randint(lo, hi)))
 
 
 def tree_size(root: Path) -> tuple[int, int]:
@@ -61,11 +61,11 @@ def tree_size(root: Path) -> tuple[int, int]:
 def ensure_tree(name: str, count: int, lo: int, hi: int, seed: int) -> Path:
     root = WORK / "trees" / name
     stamp = root.parent / (name + ".complete")
-    want = "%d %d %d %d" % (count, lo, hi, seed)
+    want = f"{count} {lo} {hi} {seed}"
     if stamp.exists() and stamp.read_text() == want:
         return root
     shutil.rmtree(root, ignore_errors=True)
-    print("generating %s: %d files of %d-%d bytes" % (name, count, lo, hi), flush=True)
+    print(f"generating {name}: {count} files of {lo}-{hi} bytes", flush=True)
     make_tree(root, count, lo, hi, seed)
     stamp.write_text(want)
     return root
@@ -104,7 +104,7 @@ def run_measured(cmd, env=None, cwd=None, module_marker=None):
         while not done.is_set():
             total = module = 0
             try:
-                procs = [root] + root.children(recursive=True)
+                procs = [root, *root.children(recursive=True)]
             except psutil.Error:
                 break
             for p in procs:
@@ -126,7 +126,8 @@ def run_measured(cmd, env=None, cwd=None, module_marker=None):
     done.set()
     watcher.join()
     if proc.returncode != 0:
-        raise RuntimeError("%s failed (rc %d):\n%s" % (" ".join(map(str, cmd[:3])), proc.returncode, output[-4000:]))
+        command = " ".join(map(str, cmd[:3]))
+        raise RuntimeError(f"{command} failed (rc {proc.returncode}):\n{output[-4000:]}")
     return seconds, peak["tree"] / MB, peak["module"] / MB, output
 
 
@@ -140,7 +141,7 @@ class Bed:
 
     def new_bucket(self, tool):
         slug = "".join(c if c.isalnum() else "-" for c in tool.lower()).strip("-")
-        name = "bench-%s-%s" % (slug[:24].strip("-"), uuid.uuid4().hex[:6])
+        name = "bench-{}-{}".format(slug[:24].strip("-"), uuid.uuid4().hex[:6])
         self.client.create_bucket(Bucket=name)
         return name
 
@@ -179,19 +180,24 @@ class Bed:
 
 def playbook(bed, task_yaml, stats_file):
     s3 = bed.s3
-    common = (
-        "        endpoint_url: %s\n        access_key: %s\n        secret_key: %s\n        region: %s\n"
-        % (s3.endpoint_url, s3.access_key, s3.secret_key, s3.region)
+    common = "".join(
+        f"        {key}: {value}\n"
+        for key, value in (
+            ("endpoint_url", s3.endpoint_url),
+            ("access_key", s3.access_key),
+            ("secret_key", s3.secret_key),
+            ("region", s3.region),
+        )
     )
     text = (
         "- hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n"
         + task_yaml.replace("{{common}}\n", common)
         + "      register: out\n"
         + "    - ansible.builtin.copy:\n"
-        + "        content: \"{{ out.stats | default({}) | to_json }}\"\n"
-        + "        dest: %s\n" % stats_file
+        + '        content: "{{ out.stats | default({}) | to_json }}"\n'
+        + f"        dest: {stats_file}\n"
     )
-    path = WORK / "work" / ("play-%s.yml" % uuid.uuid4().hex[:6])
+    path = WORK / "work" / (f"play-{uuid.uuid4().hex[:6]}.yml")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     path.chmod(0o600)
@@ -199,7 +205,7 @@ def playbook(bed, task_yaml, stats_file):
 
 
 def run_playbook(bed, task_yaml, marker):
-    stats_file = WORK / "work" / ("stats-%s.json" % uuid.uuid4().hex[:6])
+    stats_file = WORK / "work" / (f"stats-{uuid.uuid4().hex[:6]}.json")
     play = playbook(bed, task_yaml, stats_file)
     cmd = [
         str(VENV / "bin" / "ansible-playbook"),
@@ -221,18 +227,23 @@ def run_playbook(bed, task_yaml, marker):
 
 def tool_media_sync(bed, tree, bucket):
     task = (
-        "    - bookwyrm.s3.media_sync:\n        path: %s\n        bucket: %s\n        prefix: images\n"
-        "        addressing_style: path\n{{common}}\n" % (tree, bucket)
+        f"    - bookwyrm.s3.media_sync:\n        path: {tree}\n        bucket: {bucket}\n        prefix: images\n"
+        "        addressing_style: path\n{{common}}\n"
     )
     seconds, rss, module_rss, stats, progress = run_playbook(bed, task, "AnsiballZ_media_sync")
-    return dict(seconds=seconds, peak_rss_mb=rss, module_rss_mb=module_rss, engine_seconds=stats.get("seconds"),
-                progress_sample=progress[:3])
+    return dict(
+        seconds=seconds,
+        peak_rss_mb=rss,
+        module_rss_mb=module_rss,
+        engine_seconds=stats.get("seconds"),
+        progress_sample=progress[:3],
+    )
 
 
 def tool_s3_sync(bed, tree, bucket):
     task = (
-        "    - community.aws.s3_sync:\n        file_root: %s\n        bucket: %s\n        key_prefix: images\n"
-        "        mode: push\n{{common}}\n" % (tree, bucket)
+        f"    - community.aws.s3_sync:\n        file_root: {tree}\n        bucket: {bucket}\n"
+        "        key_prefix: images\n        mode: push\n{{common}}\n"
     )
     seconds, rss, module_rss, _stats, _progress = run_playbook(bed, task, "AnsiballZ_s3_sync")
     return dict(seconds=seconds, peak_rss_mb=rss, module_rss_mb=module_rss)
@@ -244,7 +255,7 @@ def tool_aws(bed, tree, bucket):
         "s3",
         "sync",
         str(tree),
-        "s3://%s/images" % bucket,
+        f"s3://{bucket}/images",
         "--endpoint-url",
         bed.s3.endpoint_url,
         "--only-show-errors",
@@ -271,12 +282,14 @@ def rclone_env(bed):
 
 def tool_rclone(extra):
     def run(bed, tree, bucket):
-        cmd = ["rclone", "copy", "-q", *extra, str(tree), "bench:%s/images" % bucket]
+        cmd = ["rclone", "copy", "-q", *extra, str(tree), f"bench:{bucket}/images"]
         seconds, rss, _m, _out = run_measured(cmd, env=rclone_env(bed))
         return dict(seconds=seconds, peak_rss_mb=rss)
 
     return run
 
+
+VERSIONS = "import boto3, botocore; print(boto3.__version__, botocore.__version__)"
 
 BOTO3_LOOP = r"""
 import os, sys, boto3
@@ -315,8 +328,13 @@ TOOLS = {
     "boto3 put_object 16 threads": tool_boto3,
 }
 # Which scenarios each tool runs (a plain PUT loop cannot resync).
-RESYNC_TOOLS = ("media_sync", "aws s3 sync", "rclone --transfers 16 --checkers 16", "rclone (defaults)",
-                "community.aws.s3_sync")
+RESYNC_TOOLS = (
+    "media_sync",
+    "aws s3 sync",
+    "rclone --transfers 16 --checkers 16",
+    "rclone (defaults)",
+    "community.aws.s3_sync",
+)
 BIG_TOOLS = ("media_sync", "aws s3 sync", "rclone --transfers 16 --checkers 16")
 
 
@@ -339,10 +357,10 @@ def record(results, tool, scenario, tree_info, out, expect=None, bed=None, bucke
     results.append(row)
     extra = ""
     if row.get("engine_seconds") is not None:
-        extra = " (engine %.2f s)" % row["engine_seconds"]
+        extra = " (engine {:.2f} s)".format(row["engine_seconds"])
     print(
-        "  %-38s %-16s %8.2f s%s  %7s files/s  %6.1f MB tree RSS"
-        % (tool, scenario, row["seconds"], extra, row["files_per_second"], row["peak_rss_mb"]),
+        f"  {tool:38} {scenario:16} {row['seconds']:8.2f} s{extra}  {row['files_per_second']!s:>7} files/s"
+        f"  {row['peak_rss_mb']:6.1f} MB tree RSS",
         flush=True,
     )
 
@@ -351,15 +369,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--small", type=int, default=10000, help="files in the main tree (20-80 KB each)")
     parser.add_argument("--big", type=int, default=100000, help="files in the big tree (1-4 KB each); 0 skips it")
-    parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated subset of: %s" % ", ".join(TOOLS))
+    parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated subset of the tools")
     parser.add_argument("--no-docs", action="store_true", help="print the table only")
     args = parser.parse_args()
     tools = [t for t in args.tools.split(",") if t]
 
     bed = Bed()
-    small = ensure_tree("t%d" % args.small, args.small, 20 * 1024, 80 * 1024, seed=1)
+    small = ensure_tree(f"t{args.small}", args.small, 20 * 1024, 80 * 1024, seed=1)
     extra = max(1, args.small // 100)
-    plus = ensure_plus_tree(small, "t%d-plus1pct" % args.small, extra, 20 * 1024, 80 * 1024)
+    plus = ensure_plus_tree(small, f"t{args.small}-plus1pct", extra, 20 * 1024, 80 * 1024)
     small_info = tree_size(small)
     new_info = tree_size(plus / "new")
 
@@ -369,7 +387,7 @@ def main():
         run = TOOLS[tool]
         bucket = bed.new_bucket(tool)
         try:
-            print("%s, %d files:" % (tool, small_info[0]), flush=True)
+            print(f"{tool}, {small_info[0]} files:", flush=True)
             record(results, tool, "first copy", small_info, run(bed, small, bucket), args.small, bed, bucket)
             if tool in RESYNC_TOOLS:
                 record(results, tool, "no-op resync", small_info, run(bed, small, bucket), args.small, bed, bucket)
@@ -378,14 +396,14 @@ def main():
             bed.drop_bucket(bucket)
 
     if args.big:
-        big = ensure_tree("t%d-small" % args.big, args.big, 1024, 4 * 1024, seed=2)
+        big = ensure_tree(f"t{args.big}-small", args.big, 1024, 4 * 1024, seed=2)
         big_info = tree_size(big)
         for tool in tools:
             if tool not in BIG_TOOLS:
                 continue
             bucket = bed.new_bucket(tool)
             try:
-                print("%s, %d files:" % (tool, big_info[0]), flush=True)
+                print(f"{tool}, {big_info[0]} files:", flush=True)
                 record(results, tool, "100k first copy", big_info, TOOLS[tool](bed, big, bucket), args.big, bed, bucket)
                 record(results, tool, "100k no-op", big_info, TOOLS[tool](bed, big, bucket), args.big, bed, bucket)
             finally:
@@ -431,27 +449,19 @@ def machine_info(total_seconds):
         ansible=version([str(VENV / "bin" / "ansible"), "--version"]),
         aws_cli=version([str(BENCH_VENV / "bin" / "aws"), "--version"]),
         rclone=version(["rclone", "version"]),
-        boto3_bench="%s / botocore %s" % (boto3.__version__, botocore.__version__),
-        boto3_module=version([str(VENV / "bin" / "python"), "-c", "import boto3,botocore;print(boto3.__version__, botocore.__version__)"]),
+        boto3_bench=f"{boto3.__version__} / botocore {botocore.__version__}",
+        boto3_module=version([str(VENV / "bin" / "python"), "-c", VERSIONS]),
         total_seconds=round(total_seconds),
     )
 
 
 def print_table(results):
     print()
-    print("%-38s %-16s %8s %9s %8s %8s %10s" % ("tool", "scenario", "seconds", "files/s", "MB/s", "RSS MB", "engine s"))
+    print(f"{'tool':38} {'scenario':16} {'seconds':>8} {'files/s':>9} {'MB/s':>8} {'RSS MB':>8} {'engine s':>10}")
     for r in results:
         print(
-            "%-38s %-16s %8.2f %9s %8s %8.1f %10s"
-            % (
-                r["tool"],
-                r["scenario"],
-                r["seconds"],
-                r["files_per_second"],
-                r["mb_per_second"],
-                r["peak_rss_mb"],
-                r.get("engine_seconds", ""),
-            )
+            f"{r['tool']:38} {r['scenario']:16} {r['seconds']:8.2f} {r['files_per_second']!s:>9}"
+            f" {r['mb_per_second']!s:>8} {r['peak_rss_mb']:8.1f} {r.get('engine_seconds', '')!s:>10}"
         )
 
 

@@ -199,3 +199,146 @@ def test_progress_file(client, tree, tmp_path):
 )
 def test_content_type(name, expected):
     assert ms.content_type(name) == expected
+
+
+@pytest.fixture
+def moto_endpoint():
+    """A moto server over HTTP on loopback: forked worker processes reach it like a real one."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+def http_client(endpoint):
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="unit",
+        aws_secret_access_key="unit-secret",  # noqa: S106 - moto's fake account
+        config=Config(
+            s3={"addressing_style": "path"},
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+        ),
+    )
+
+
+def test_worker_processes_and_fast_put(moto_endpoint, tree):
+    client = http_client(moto_endpoint)
+    bucket = "unit-fast-put"
+    client.create_bucket(Bucket=bucket)
+
+    def run(**kwargs):
+        return ms.MediaSync(
+            client,
+            bucket,
+            "images",
+            str(tree),
+            workers=4,
+            processes=2,
+            fast_put=True,
+            client_factory=lambda: http_client(moto_endpoint),
+            **kwargs,
+        ).run()
+
+    first = run(acl="public-read", keep_files=True)
+    assert first["stats"]["uploaded"] == 15
+    assert first["stats"]["errors"] == 0
+    assert len(first["transferred_files"]) == 15
+    assert client.list_objects_v2(Bucket=bucket)["KeyCount"] == 15
+    head = client.head_object(Bucket=bucket, Key="images/avatars/a b+%?#ü.png")
+    assert head["ContentType"] == "image/png"
+    assert head["CacheControl"] == "max-age=86400"
+    body = client.get_object(Bucket=bucket, Key="images/covers/c3.jpg")["Body"].read()
+    assert body == (tree / "covers" / "c3.jpg").read_bytes()
+    again = run()
+    assert again["stats"]["uploaded"] == 0
+    assert again["stats"]["skipped"] == 15
+
+
+def test_worker_processes_pull(moto_endpoint, tree, tmp_path):
+    client = http_client(moto_endpoint)
+    bucket = "unit-pull"
+    client.create_bucket(Bucket=bucket)
+    ms.MediaSync(client, bucket, "images", str(tree), workers=2).run()
+    target = tmp_path / "pulled"
+    target.mkdir()
+    result = ms.MediaSync(
+        client,
+        bucket,
+        "images",
+        str(target),
+        direction="pull",
+        workers=4,
+        processes=2,
+        client_factory=lambda: http_client(moto_endpoint),
+    ).run()
+    assert result["stats"]["downloaded"] == 15
+    assert (target / "covers" / "c5.jpg").read_bytes() == (tree / "covers" / "c5.jpg").read_bytes()
+
+
+def test_fast_put_falls_back_and_switches_off():
+    class Session:
+        def send(self, _request):
+            raise OSError("refused")
+
+    fast = ms.FastPut.__new__(ms.FastPut)
+    fast.base = "http://127.0.0.1:1/b/"
+    fast.credentials = type("C", (), {"get_frozen_credentials": lambda self: None})()
+    fast.session = Session()
+    fast.region = "us-east-1"
+    fast.misses = 0
+    fast.enabled = True
+    from botocore.awsrequest import AWSRequest
+
+    fast.request = AWSRequest
+    fast.auth = lambda *_a: type("A", (), {"add_auth": lambda self, r: None})()
+    assert [fast.put("k", b"x", {}) for _ in range(4)] == [False] * 4
+    assert fast.enabled is False
+
+
+def test_worker_processes_abort_when_the_server_is_gone(tree):
+    class DeadClient:
+        def get_paginator(self, _name):
+            class Pages:
+                def paginate(self, **_kw):
+                    return [{"Contents": []}]
+
+            return Pages()
+
+        def put_object(self, **_kw):
+            raise EndpointConnectionError(endpoint_url="http://127.0.0.1:1")
+
+    result = ms.MediaSync(
+        DeadClient(), BUCKET, "images", str(tree), workers=2, processes=2, client_factory=DeadClient
+    ).run()
+    assert result["aborted"] is True
+    assert result["stats"]["uploaded"] == 0
+    assert result["stats"]["errors"] >= 10
+    assert "Could not connect" in result["abort_reason"]
+
+
+def test_progress_line_of_the_action_plugin():
+    from ansible_collections.bookwyrm.s3.plugins.action.media_sync import progress_line
+
+    line = progress_line(
+        {
+            "phase": "uploading",
+            "uploaded": 4096,
+            "bytes": 200 * ms.MB,
+            "bytes_total": 480 * ms.MB,
+            "plan_complete": True,
+            "files_per_second": 1000.0,
+            "mb_per_second": 47.5,
+            "eta_seconds": 6.2,
+        }
+    )
+    assert line == "uploading, 4096 files, 200.0 MB of 480.0 MB, 1000.0 files/s, 47.5 MB/s, ETA 6s"
+    assert progress_line({"phase": "listing"}) == "listing the bucket and the local tree"
