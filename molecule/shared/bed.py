@@ -82,7 +82,7 @@ def main(argv=None) -> int:
         )
         if args.out:
             args.out.write_text(json.dumps(found))
-        print(json.dumps({"changed": False, "count": len(found), "keys": found}))
+        print(json.dumps({"changed": False, "count": len(found), "objects": found}))
     return 0
 
 
