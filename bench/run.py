@@ -136,6 +136,9 @@ def run_measured(cmd, env=None, cwd=None, module_marker=None):
 
 class Bed:
     def __init__(self):
+        self.refresh()
+
+    def refresh(self):
         self.s3 = tb.load_s3()
         self.client = self.s3.client()
 
@@ -383,33 +386,47 @@ def main():
 
     results = []
     started = time.time()
-    for tool in tools:
-        run = TOOLS[tool]
+    failures = []
+
+    def scenario_chain(tool, tree, info, steps):
+        """Run one tool's scenarios on a fresh bucket; a failure is noted and the bench goes on."""
+        bed.refresh()  # the test bed may have been restarted meanwhile
+        tb.wait_s3_ready(bed.s3, timeout=120)
         bucket = bed.new_bucket(tool)
         try:
-            print(f"{tool}, {small_info[0]} files:", flush=True)
-            record(results, tool, "first copy", small_info, run(bed, small, bucket), args.small, bed, bucket)
-            if tool in RESYNC_TOOLS:
-                record(results, tool, "no-op resync", small_info, run(bed, small, bucket), args.small, bed, bucket)
-                record(results, tool, "1% new", new_info, run(bed, plus, bucket), args.small + extra, bed, bucket)
+            print(f"{tool}, {info[0]} files:", flush=True)
+            for scenario, step_tree, step_info, expect in steps:
+                record(results, tool, scenario, step_info, TOOLS[tool](bed, step_tree, bucket), expect, bed, bucket)
+        except Exception as exc:  # noqa: BLE001 - reported in the table and the doc
+            failures.append(f"{tool}: {str(exc).splitlines()[0][:300]}")
+            print(f"  FAILED: {failures[-1]}", flush=True)
         finally:
-            bed.drop_bucket(bucket)
+            try:
+                tb.wait_s3_ready(bed.s3, timeout=120)
+                bed.drop_bucket(bucket)
+            except Exception as exc:  # noqa: BLE001 - a leftover bucket is harmless
+                print(f"  (bucket {bucket} not removed: {exc})", flush=True)
+        (WORK / "results-partial.json").write_text(json.dumps(results, indent=1))
+
+    for tool in tools:
+        steps = [("first copy", small, small_info, args.small)]
+        if tool in RESYNC_TOOLS:
+            steps += [
+                ("no-op resync", small, small_info, args.small),
+                ("1% new", plus, new_info, args.small + extra),
+            ]
+        scenario_chain(tool, small, small_info, steps)
 
     if args.big:
         big = ensure_tree(f"t{args.big}-small", args.big, 1024, 4 * 1024, seed=2)
         big_info = tree_size(big)
         for tool in tools:
-            if tool not in BIG_TOOLS:
-                continue
-            bucket = bed.new_bucket(tool)
-            try:
-                print(f"{tool}, {big_info[0]} files:", flush=True)
-                record(results, tool, "100k first copy", big_info, TOOLS[tool](bed, big, bucket), args.big, bed, bucket)
-                record(results, tool, "100k no-op", big_info, TOOLS[tool](bed, big, bucket), args.big, bed, bucket)
-            finally:
-                bed.drop_bucket(bucket)
+            if tool in BIG_TOOLS:
+                steps = [("100k first copy", big, big_info, args.big), ("100k no-op", big, big_info, args.big)]
+                scenario_chain(tool, big, big_info, steps)
 
     meta = machine_info(time.time() - started)
+    meta["failures"] = failures or "none"
     print_table(results)
     if not args.no_docs:
         import report

@@ -870,7 +870,7 @@ class ProcessPool(object):
         except Exception as exc:  # noqa: BLE001 - told to the parent, which stops the run
             self.results.put(("fatal", "cannot make an S3 client: %s" % exc))
             return
-        threads = [threading.Thread(target=self._worker_thread, args=(parent,)) for _ in range(self.threads)]
+        threads = [threading.Thread(target=self._worker_thread, args=(parent,)) for _index in range(self.threads)]
         for thread in threads:
             thread.start()
         for thread in threads:
