@@ -50,8 +50,11 @@ else
   done
   echo "healthy after $(( SECONDS - start ))s"
   reload_proxy
-  for id in "${old[@]}"; do docker stop --time 30 "$id" >/dev/null; docker rm "$id" >/dev/null; done
+  # SIGTERM: gunicorn stops accepting at once (new connections are refused, so a proxy moves on to
+  # the new container) and finishes the requests it has; then the proxy forgets the old address.
+  for id in "${old[@]}"; do docker stop --time 30 "$id" >/dev/null; done
   reload_proxy
+  for id in "${old[@]}"; do docker rm "$id" >/dev/null; done
   echo "swap done: ${#old[@]} old $service container(s) retired"
   if apps=$(app_services) && [[ -n "$apps" ]]; then
     mapfile -t apps <<<"$apps"
