@@ -10,7 +10,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export DO_NOT_TRACK := 1
 export ANSIBLE_GALAXY_DISABLE_GPG_VERIFY := 1
 
-.PHONY: venv collection testbed testbed-down demo test unit sanity build clean bench
+.PHONY: venv collection testbed testbed-down demo test unit sanity reliability build clean bench
 
 venv:
 	@bash -c 'source testbed/bin/lib.sh && ensure_venv'
@@ -30,6 +30,10 @@ demo: collection
 
 test: collection testbed
 	@$(VENV)/bin/pytest tests
+
+# Faults, bad input and secrets against the real test bed (issue 5); writes docs/reliability.md.
+reliability: collection testbed
+	@$(VENV)/bin/pytest tests/reliability
 
 unit: collection
 	@$(VENV)/bin/pytest tests/unit
