@@ -320,6 +320,7 @@ class BucketManager(object):
         except is_boto3_error_code(["404", "NoSuchBucket", "NotFound"]):
             return False, None
         except is_boto3_error_code(["403", "AccessDenied", "Forbidden"]) as e:  # pylint: disable=duplicate-except
+            self._why_forbidden()
             self.module.fail_json_aws(
                 e,
                 msg=(
@@ -340,6 +341,14 @@ class BucketManager(object):
             self.fail(e, "HeadBucket")
         headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
         return True, headers.get("x-amz-bucket-region") or response.get("BucketRegion")
+
+    def _why_forbidden(self):
+        """HeadBucket's 403 has no body: ask a call that says why (wrong key, unknown key, region)."""
+        try:
+            self.client.get_bucket_location(Bucket=self.name)
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+            if error_code(e) in ("SignatureDoesNotMatch", "InvalidAccessKeyId", "AuthorizationHeaderMalformed"):
+                self.fail(e, "GetBucketLocation")
 
     @staticmethod
     def _region_from(exc):

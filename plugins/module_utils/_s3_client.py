@@ -118,6 +118,14 @@ def explain(exc, operation, endpoint_url=None, feature=None):
             "%s failed at %s: the secret key does not match the access key (SignatureDoesNotMatch). Check secret_key."
             % (operation, where)
         )
+    if code in ("AuthorizationHeaderMalformed", "IllegalLocationConstraintException", "InvalidLocationConstraint"):
+        detail = ((getattr(exc, "response", None) or {}).get("Error", {}).get("Message") or "").strip()
+        return "%s failed at %s: the provider rejects the region (%s%s). Set region to one this provider accepts." % (
+            operation,
+            where,
+            code,
+            ": " + detail if detail else "",
+        )
     if code in ("AccessDenied", "AllAccessDisabled") or http_status(exc) == 403:
         return (
             "%s failed at %s: access denied. The bucket may belong to another account, or the key lacks the permission."
