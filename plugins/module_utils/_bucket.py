@@ -338,12 +338,14 @@ class BucketManager(object):
                 msg="Bucket %r exists in another region (%s); set region to it." % (self.name, region or "unknown"),
             )
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:  # pylint: disable=duplicate-except
+            if http_status(e) == 400:
+                self._why_forbidden()
             self.fail(e, "HeadBucket")
         headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
         return True, headers.get("x-amz-bucket-region") or response.get("BucketRegion")
 
     def _why_forbidden(self):
-        """HeadBucket's 403 has no body: ask a call that says why (wrong key, unknown key, region)."""
+        """HeadBucket's 400/403 has no body: ask a call that says why (wrong key, unknown key, region)."""
         try:
             self.client.get_bucket_location(Bucket=self.name)
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
