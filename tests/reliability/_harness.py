@@ -158,7 +158,7 @@ def run_play(
                 if interrupted.wait(0.2) and sigints == 0:
                     sigints = 1
                     fired = time.monotonic()
-                if sigints == 1 and time.monotonic() - fired > interrupt_delay + 15:
+                if sigints == 1 and time.monotonic() - fired > interrupt_delay + 8:
                     _sigint(proc)
                     sigints = 2
         proc.wait(timeout=max(1.0, timeout - (time.monotonic() - started)))
@@ -392,7 +392,8 @@ class ProxyStats:
 class LossyProxy:
     """Forwards 127.0.0.1:port to the S3 server, adding latency, closing some connections at
     once and cutting others in the middle of a transfer. With ``region`` it answers requests
-    signed for another region as AWS does (400 AuthorizationHeaderMalformed)."""
+    signed for another region with 400 AuthorizationHeaderMalformed and, unlike AWS, names no
+    region to switch to (botocore would otherwise redirect on its own)."""
 
     target_port: int = tb.S3_PORT
     latency: float = 0.0
@@ -449,11 +450,11 @@ class LossyProxy:
                 body = (
                     "<?xml version='1.0' encoding='UTF-8'?><Error><Code>AuthorizationHeaderMalformed</Code>"
                     f"<Message>The authorization header is malformed; the region '{match.group(1).decode()}' is "
-                    f"wrong; expecting '{self.region}'</Message><Region>{self.region}</Region></Error>"
+                    "not valid for this endpoint</Message></Error>"
                 ).encode()
                 writer.write(
                     b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/xml\r\nConnection: close\r\n"
-                    + f"x-amz-bucket-region: {self.region}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+                    + f"Content-Length: {len(body)}\r\n\r\n".encode()
                     + body
                 )
                 await writer.drain()

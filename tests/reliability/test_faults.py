@@ -221,7 +221,7 @@ def test_sigint_at_each_phase_then_rerun(fx, case):
     instance, bucket = fx["instance"], "rel-faults-sigint"
     h.reset_instance(instance, fx["env"])
     hv = h.host_vars(instance, bucket, case.dir)
-    case.rows.clear()
+    case.split()
     h_rows = []
     for label, point, delay in SIGINT_POINTS:
         row = case.add_row(GROUP, f"SIGINT during {label}, then rerun")

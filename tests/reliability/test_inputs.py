@@ -28,7 +28,7 @@ ENV_FORMS = {
     "export prefixes": ["export EMAIL=admin@localhost", "export AWS_S3_REGION_NAME="],
     "quoted values": ["REL_SQ='single quoted'", 'REL_DQ="double quoted"'],
     "values with $": ["REL_DOLLAR='pa$word$HOME'"],
-    "values with spaces": ["CSP_ADDITIONAL_HOSTS='cdn.example.net fonts.example.net'"],
+    "values with spaces": ["REL_SPACES='two  spaces and more'"],
     "values with #": ["REL_HASH='a # not a comment'", "REL_COMMENT=plain # a trailing comment"],
     "values with quotes": ["REL_QUOTES_D='say \"hi\"'", 'REL_QUOTES_S="it\'s"'],
 }
@@ -148,7 +148,7 @@ BAD = {
         f"credentials of another account (may use other-account-* only), bucket {OWNED} of the bed's account",
         {"bookwyrm_s3_bucket": OWNED},
         "other",
-        r"access denied.*another account",
+        r"another account",
     ),
     "endpoint without scheme": (
         "bookwyrm_s3_endpoint_url=s3.bookwyrm.test:8333",
@@ -176,7 +176,7 @@ BAD = {
     ),
     "region the provider rejects": (
         "bookwyrm_s3_region=eu-west-9 against an endpoint that, like AWS, only accepts us-east-1 "
-        "(a loopback proxy in front of SeaweedFS answering AuthorizationHeaderMalformed)",
+        "(a loopback proxy in front of SeaweedFS answering AuthorizationHeaderMalformed, naming no region)",
         {"bookwyrm_s3_region": "eu-west-9", "__endpoint": "region-proxy"},
         None,
         r"region",
@@ -311,6 +311,7 @@ def migrated(bed, bad_runs):
 
 STORAGE = {"USE_S3", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_STORAGE_BUCKET_NAME", "AWS_S3_REGION_NAME"}
 STORAGE |= {"AWS_S3_ENDPOINT_URL", "AWS_S3_CUSTOM_DOMAIN", "AWS_S3_URL_PROTOCOL", "AWS_DEFAULT_ACL"}
+STORAGE |= {"CSP_ADDITIONAL_HOSTS"}  # the role adds the bucket's host to the existing ones
 
 
 @pytest.mark.parametrize("form", list(ENV_FORMS))
@@ -323,7 +324,10 @@ def test_env_form_handled(bed, migrated, case, form):
     if form == "CRLF line endings":
         assert after.endswith(b"\r\n") and b"\n" not in after.replace(b"\r\n", b"")
         count = after.count(b"\r\n")
-        checks.append(f"all {count} lines still end in CRLF, the new keys too")
+        checks.append(
+            f"all {count} lines still end in CRLF, the new keys too (bash, unlike compose, keeps the CR in "
+            "every value of such a file, before and after alike)"
+        )
     for line in ENV_FORMS[form]:
         key = line.removeprefix("export ").split("=", 1)[0]
         if key in STORAGE:
@@ -340,11 +344,14 @@ def test_env_form_handled(bed, migrated, case, form):
         changed = sorted(k for k in set(old) | set(new) if k not in STORAGE and old.get(k) != new.get(k))
         assert not changed, f"{reader} reads {changed} differently now"
     assert (
-        migrated["bash_after"]["AWS_STORAGE_BUCKET_NAME"]
+        migrated["bash_after"]["AWS_STORAGE_BUCKET_NAME"].rstrip("\r")
         == BUCKET
         == migrated["compose_after"]["AWS_STORAGE_BUCKET_NAME"]
     )
-    assert migrated["bash_after"]["AWS_S3_CUSTOM_DOMAIN"] == migrated["compose_after"]["AWS_S3_CUSTOM_DOMAIN"]
+    # bash keeps the CR of a CRLF file in every value (the dotenv module documents it): compare without it
+    assert (
+        migrated["bash_after"]["AWS_S3_CUSTOM_DOMAIN"].rstrip("\r") == migrated["compose_after"]["AWS_S3_CUSTOM_DOMAIN"]
+    )
     assert before != after
     case.row.done = f"instance's .env (CRLF) had {ENV_FORMS[form] or 'CRLF endings on every line'}; full migration"
     case.row.observed = (
