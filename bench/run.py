@@ -96,6 +96,15 @@ def run_measured(cmd, env=None, cwd=None, module_marker=None):
     )
     done = threading.Event()
 
+    def module_processes():
+        """The module's processes. Under async (media_sync's progress) the job is detached from
+        ansible-playbook's tree, so it is found by its command line."""
+        found = []
+        for p in psutil.process_iter(["cmdline"]):
+            if any(module_marker in part for part in p.info["cmdline"] or ()):
+                found.append(p)
+        return found
+
     def poll():
         try:
             root = psutil.Process(proc.pid)
@@ -107,17 +116,25 @@ def run_measured(cmd, env=None, cwd=None, module_marker=None):
                 procs = [root, *root.children(recursive=True)]
             except psutil.Error:
                 break
+            pids = {p.pid for p in procs}
+            if module_marker:
+                for p in module_processes():
+                    if p.pid not in pids:
+                        procs.append(p)
+                    try:
+                        # PSS: forked workers share most pages with their parent; RSS would count
+                        # them once per process.
+                        module += p.memory_full_info().pss
+                    except (psutil.Error, AttributeError):
+                        pass
             for p in procs:
                 try:
-                    rss = p.memory_info().rss
-                    total += rss
-                    if module_marker and any(module_marker in part for part in p.cmdline()):
-                        module += rss
+                    total += p.memory_info().rss
                 except psutil.Error:
                     pass
             peak["tree"] = max(peak["tree"], total)
             peak["module"] = max(peak["module"], module)
-            done.wait(0.05)
+            done.wait(0.1)
 
     watcher = threading.Thread(target=poll, daemon=True)
     watcher.start()
@@ -374,6 +391,12 @@ def main():
     parser.add_argument("--big", type=int, default=100000, help="files in the big tree (1-4 KB each); 0 skips it")
     parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated subset of the tools")
     parser.add_argument("--no-docs", action="store_true", help="print the table only")
+    parser.add_argument("--only", choices=["all", "small", "big"], default="all", help="which trees to run")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the rows of docs/benchmarks.json that this run does not redo (a partial rerun)",
+    )
     args = parser.parse_args()
     tools = [t for t in args.tools.split(",") if t]
 
@@ -389,26 +412,36 @@ def main():
     failures = []
 
     def scenario_chain(tool, tree, info, steps):
-        """Run one tool's scenarios on a fresh bucket; a failure is noted and the bench goes on."""
-        bed.refresh()  # the test bed may have been restarted meanwhile
-        tb.wait_s3_ready(bed.s3, timeout=120)
-        bucket = bed.new_bucket(tool)
-        try:
-            print(f"{tool}, {info[0]} files:", flush=True)
-            for scenario, step_tree, step_info, expect in steps:
-                record(results, tool, scenario, step_info, TOOLS[tool](bed, step_tree, bucket), expect, bed, bucket)
-        except Exception as exc:  # noqa: BLE001 - reported in the table and the doc
-            failures.append(f"{tool}: {str(exc).splitlines()[0][:300]}")
-            print(f"  FAILED: {failures[-1]}", flush=True)
-        finally:
+        """Run one tool's scenarios on a fresh bucket. A failure (the shared test bed's server
+        restarted under us, say) is retried once from the start; a second one is noted and the
+        bench goes on."""
+        for attempt in (1, 2):
+            bed.refresh()  # the test bed may have been restarted meanwhile
+            tb.wait_s3_ready(bed.s3, timeout=120)
+            bucket = bed.new_bucket(tool)
+            rows = []
             try:
-                tb.wait_s3_ready(bed.s3, timeout=120)
-                bed.drop_bucket(bucket)
-            except Exception as exc:  # noqa: BLE001 - a leftover bucket is harmless
-                print(f"  (bucket {bucket} not removed: {exc})", flush=True)
-        (WORK / "results-partial.json").write_text(json.dumps(results, indent=1))
+                print(f"{tool}, {info[0]} files:", flush=True)
+                for scenario, step_tree, step_info, expect in steps:
+                    out = TOOLS[tool](bed, step_tree, bucket)
+                    record(rows, tool, scenario, step_info, out, expect, bed, bucket)
+                results.extend(rows)
+                return
+            except Exception as exc:  # noqa: BLE001 - reported in the table and the doc
+                lines = str(exc).splitlines() or [""]
+                detail = next((line.strip() for line in lines if "msg" in line), "")
+                reason = f"{tool} (attempt {attempt}): {lines[0][:200]} {detail[:300]}".strip()
+                failures.append(reason)
+                print(f"  FAILED: {reason}", flush=True)
+            finally:
+                try:
+                    tb.wait_s3_ready(bed.s3, timeout=120)
+                    bed.drop_bucket(bucket)
+                except Exception as exc:  # noqa: BLE001 - a leftover bucket is harmless
+                    print(f"  (bucket {bucket} not removed: {exc})", flush=True)
+                (WORK / "results-partial.json").write_text(json.dumps(results, indent=1))
 
-    for tool in tools:
+    for tool in tools if args.only in ("all", "small") else ():
         steps = [("first copy", small, small_info, args.small)]
         if tool in RESYNC_TOOLS:
             steps += [
@@ -417,7 +450,7 @@ def main():
             ]
         scenario_chain(tool, small, small_info, steps)
 
-    if args.big:
+    if args.big and args.only in ("all", "big"):
         big = ensure_tree(f"t{args.big}-small", args.big, 1024, 4 * 1024, seed=2)
         big_info = tree_size(big)
         for tool in tools:
@@ -427,6 +460,15 @@ def main():
 
     meta = machine_info(time.time() - started)
     meta["failures"] = failures or "none"
+    if args.merge and (DOCS / "benchmarks.json").exists():
+        previous = json.loads((DOCS / "benchmarks.json").read_text())
+        redone = {(r["tool"], r["scenario"]) for r in results}
+        kept = [r for r in previous["results"] if (r["tool"], r["scenario"]) not in redone]
+        for row in results:
+            row["rerun"] = True
+        results = kept + results
+        meta["merged_with"] = previous["machine"].get("date")
+        meta["earlier_failures"] = previous["machine"].get("failures")
     print_table(results)
     if not args.no_docs:
         import report
