@@ -243,7 +243,8 @@ preflight:
 """
 
 try:
-    import botocore  # noqa: F401 pylint: disable=unused-import - AnsibleAWSModule reports its absence
+    # only to learn whether it is there: AnsibleAWSModule reports its absence
+    import botocore  # noqa: F401  # pylint: disable=unused-import
 except ImportError:
     pass
 

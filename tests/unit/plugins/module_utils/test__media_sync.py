@@ -300,7 +300,7 @@ def test_fast_put_falls_back_and_switches_off():
 
     fast.request = AWSRequest
     fast.auth = lambda *_a: type("A", (), {"add_auth": lambda self, r: None})()
-    assert [fast.put("k", b"x", {}) for _ in range(4)] == [False] * 4
+    assert [fast.put("k", b"x", {}) for _attempt in range(4)] == [False] * 4
     assert fast.enabled is False
 
 
