@@ -4,9 +4,9 @@ artifact, ansible-doc on every module, ansible-lint (production profile) and ruf
 import importlib
 import re
 import shutil
-import tempfile
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
