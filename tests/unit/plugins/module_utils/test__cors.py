@@ -12,6 +12,7 @@ from ansible_collections.bookwyrm.s3.plugins.module_utils import _cors
 from ansible_collections.bookwyrm.s3.plugins.module_utils._s3_client import PROVIDER_REMEDIES, s3_config
 from ansible_collections.bookwyrm.s3.plugins.modules.bucket_cors import ARGUMENT_SPEC
 from botocore.stub import Stubber
+from fake_aws_module import FailJson, FakeModule
 
 BUCKET = "bookwyrm-media"
 ENDPOINT = "http://s3.example.test:8333"
@@ -27,30 +28,6 @@ DEFAULT_API = {
         }
     ]
 }
-
-
-class FailJson(Exception):
-    def __init__(self, kwargs):
-        super().__init__(kwargs.get("msg"))
-        self.kwargs = kwargs
-
-
-class FakeModule:
-    def __init__(self, params, check_mode=False, diff=True, region="us-east-1"):
-        self.params = params
-        self.check_mode = check_mode
-        self._diff = diff
-        self.region = region
-        self.warnings = []
-
-    def fail_json(self, **kwargs):
-        raise FailJson(kwargs)
-
-    def fail_json_aws(self, exception, msg=None, **kwargs):
-        raise FailJson(dict(msg=msg, exception=exception, **kwargs))
-
-    def warn(self, message):
-        self.warnings.append(message)
 
 
 def make_params(**overrides):

@@ -323,22 +323,3 @@ def test_worker_processes_abort_when_the_server_is_gone(tree):
     assert result["stats"]["uploaded"] == 0
     assert result["stats"]["errors"] >= 10
     assert "Could not connect" in result["abort_reason"]
-
-
-def test_progress_line_of_the_action_plugin():
-    from ansible_collections.bookwyrm.s3.plugins.action.media_sync import progress_line
-
-    line = progress_line(
-        {
-            "phase": "uploading",
-            "uploaded": 4096,
-            "bytes": 200 * ms.MB,
-            "bytes_total": 480 * ms.MB,
-            "plan_complete": True,
-            "files_per_second": 1000.0,
-            "mb_per_second": 47.5,
-            "eta_seconds": 6.2,
-        }
-    )
-    assert line == "uploading, 4096 files, 200.0 MB of 480.0 MB, 1000.0 files/s, 47.5 MB/s, ETA 6s"
-    assert progress_line({"phase": "listing"}) == "listing the bucket and the local tree"
