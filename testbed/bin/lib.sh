@@ -142,6 +142,7 @@ build_image() {
 }
 
 ensure_images() {
+  mkdir -p "$TESTBED_DIR"
   build_image python:3.11 python:3.11-slim-bookworm
   build_image postgres:15 postgres:15-bookworm
   build_image redis:7 redis:7-bookworm
