@@ -1,6 +1,8 @@
 """A stand-in for AnsibleAWSModule with just what the managers use: params, check and diff
 mode, region, warnings, and fail_json(_aws) raising instead of exiting."""
 
+ENDPOINT = "http://s3.example.test:8333"  # never contacted: the tests stub every call
+
 
 class FailJson(Exception):
     def __init__(self, kwargs):

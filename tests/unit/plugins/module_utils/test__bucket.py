@@ -7,13 +7,11 @@ import boto3
 import pytest
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 from ansible_collections.bookwyrm.s3.plugins.module_utils import _bucket
-from ansible_collections.bookwyrm.s3.plugins.module_utils._s3_client import PROVIDER_REMEDIES, s3_config
+from ansible_collections.bookwyrm.s3.plugins.module_utils._s3_client import PROVIDER_REMEDIES
 from ansible_collections.bookwyrm.s3.plugins.modules.bucket import ARGUMENT_SPEC
-from botocore.stub import Stubber
-from fake_aws_module import FailJson, FakeModule
+from fake_aws_module import ENDPOINT, FailJson, FakeModule
 
 BUCKET = "bookwyrm-media"
-ENDPOINT = "http://s3.example.test:8333"
 
 
 def make_params(**overrides):
@@ -21,22 +19,6 @@ def make_params(**overrides):
     params.update(name=BUCKET, endpoint_url=ENDPOINT)
     params.update(overrides)
     return params
-
-
-@pytest.fixture
-def s3():
-    """A real botocore S3 client (never sends: Stubber), wrapped like module.client() does."""
-    client = boto3.client(
-        "s3",
-        region_name="us-east-1",
-        endpoint_url=ENDPOINT,
-        aws_access_key_id="AKIDEXAMPLE",
-        aws_secret_access_key="secret",  # noqa: S106 - a dummy
-        config=s3_config(addressing_style="path"),
-    )
-    with Stubber(client) as stubber:
-        yield RetryingBotoClientWrapper(client, AWSRetry.jittered_backoff(retries=1, delay=0)), stubber
-        stubber.assert_no_pending_responses()
 
 
 def run(s3, **params):

@@ -5,17 +5,13 @@ HTTP server."""
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import boto3
 import pytest
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 from ansible_collections.bookwyrm.s3.plugins.module_utils import _cors
-from ansible_collections.bookwyrm.s3.plugins.module_utils._s3_client import PROVIDER_REMEDIES, s3_config
+from ansible_collections.bookwyrm.s3.plugins.module_utils._s3_client import PROVIDER_REMEDIES
 from ansible_collections.bookwyrm.s3.plugins.modules.bucket_cors import ARGUMENT_SPEC
-from botocore.stub import Stubber
-from fake_aws_module import FailJson, FakeModule
+from fake_aws_module import ENDPOINT, FailJson, FakeModule
 
 BUCKET = "bookwyrm-media"
-ENDPOINT = "http://s3.example.test:8333"
 DOMAIN = "bookwyrm.example.social"
 DEFAULT_API = {
     "CORSRules": [
@@ -35,21 +31,6 @@ def make_params(**overrides):
     params.update(bucket=BUCKET, endpoint_url=ENDPOINT, domain=DOMAIN, validate_certs=True, aws_ca_bundle=None)
     params.update(overrides)
     return params
-
-
-@pytest.fixture
-def s3():
-    client = boto3.client(
-        "s3",
-        region_name="us-east-1",
-        endpoint_url=ENDPOINT,
-        aws_access_key_id="AKIDEXAMPLE",
-        aws_secret_access_key="secret",  # noqa: S106 - a dummy
-        config=s3_config(addressing_style="path"),
-    )
-    with Stubber(client) as stubber:
-        yield RetryingBotoClientWrapper(client, AWSRetry.jittered_backoff(retries=1, delay=0)), stubber
-        stubber.assert_no_pending_responses()
 
 
 def run(s3, preflight_func=None, **params):
