@@ -1,7 +1,6 @@
 # The two commands: `make demo` and `make test`. Everything they need is installed on demand.
 SHELL := /bin/bash
 VENV := .venv
-PY := $(VENV)/bin/python
 TESTBED := testbed/bin/testbed
 COLLECTION_LINK := .build/collections/ansible_collections/bookwyrm/s3
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.build/collections

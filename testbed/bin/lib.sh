@@ -10,12 +10,7 @@ REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 TESTBED_DIR="${TESTBED_DIR:-$REPO_DIR/.testbed}"
 VENV_DIR="${VENV_DIR:-$REPO_DIR/.venv}"
 IMAGE_PREFIX="bookwyrm-testbed"
-S3_CONTAINER="${IMAGE_PREFIX}-s3"
-# One name for the S3 server that resolves on the host (127.0.0.1) and inside the instance's
-# network (the S3 container), so .env carries a single endpoint like in production.
-S3_HOSTNAME="${TESTBED_S3_HOSTNAME:-s3.bookwyrm.test}"
-S3_PORT="${TESTBED_S3_PORT:-8333}"
-HOSTS_MARK="# bookwyrm-testbed"
+# The S3 server, its host name and the instances are managed by testbed/bookwyrm_testbed.py.
 
 log() { printf '\033[1m[testbed]\033[0m %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
