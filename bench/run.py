@@ -1,9 +1,12 @@
-"""`make bench`: media_sync against aws s3 sync, rclone, community.aws.s3_sync and a boto3 loop.
+"""`make bench`: media_sync against aws s3 sync, rclone, s3transfer's CRT transfer manager,
+community.aws.s3_sync and a boto3 loop; `make bench-scale`: the 100k and 1M trees.
 
 Runs on the test bed's S3 server (``make testbed``), side by side on the same generated
-trees, one fresh bucket per tool. Records wall time, files/s, MB/s and the peak RSS of each
-tool's whole process tree (psutil, polled every 50 ms), prints a table and writes
-docs/benchmarks.json, docs/benchmarks.md and docs/benchmarks.png.
+trees, one fresh bucket per tool, in two profiles: ``loopback`` (the server as it is) and
+``wan40`` (every tool talks to it through bench/latency_proxy.py on 127.0.0.1, which adds a
+40 ms round trip). Records wall time, files/s, MB/s, the peak RSS of each tool's whole process
+tree and, for media_sync, the engine's own time and the PSS of the module's processes; prints
+a table and writes docs/benchmarks.json, docs/benchmarks.md and docs/benchmarks.png.
 
 Run with the bench venv's python (bench/setup.sh makes it); see bench/README.md.
 """
@@ -11,6 +14,7 @@ Run with the bench venv's python (bench/setup.sh makes it); see bench/README.md.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -22,6 +26,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psutil
 
@@ -49,6 +54,35 @@ def make_tree(root: Path, count: int, lo: int, hi: int, seed: int, start: int = 
         (d / f"img-{i:06d}.jpg").write_bytes(rnd.randbytes(rnd.randint(lo, hi)))
 
 
+def bookwyrm_name(i: int) -> str:
+    return hashlib.md5(str(i).encode()).hexdigest()  # noqa: S324 - a file name, like a uuid4 hex
+
+
+# BookWyrm's media: a cover, its 12 thumbnails (6 sizes, webp and jpg), now and then an
+# avatar and a preview image; the thumbnails are most of the files.
+THUMB_SIZES = ("xsmall", "small", "medium", "large", "xlarge", "xxlarge")
+
+
+def make_bookwyrm_tree(root: Path, count: int, lo: int, hi: int, seed: int, start: int = 0) -> None:
+    rnd = random.Random(seed)  # noqa: S311 - test data, not secrets
+    made = 0
+    book = start
+    while made < count:
+        name = bookwyrm_name(book)
+        paths = [f"covers/{name}.jpg"]
+        paths += [f"thumbnails/covers/{name}/bw_book_{s}.{e}" for s in THUMB_SIZES for e in ("webp", "jpg")]
+        if book % 5 == 0:
+            paths.append(f"avatars/{name}.png")
+        if book % 3 == 0:
+            paths.append(f"previews/covers/{name}.jpg")
+        for rel in paths[: count - made]:
+            path = root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(rnd.randbytes(rnd.randint(lo, hi)))
+            made += 1
+        book += 1
+
+
 def tree_size(root: Path) -> tuple[int, int]:
     files = size = 0
     for dirpath, _dirs, names in os.walk(root):
@@ -58,20 +92,20 @@ def tree_size(root: Path) -> tuple[int, int]:
     return files, size
 
 
-def ensure_tree(name: str, count: int, lo: int, hi: int, seed: int) -> Path:
+def ensure_tree(name: str, count: int, lo: int, hi: int, seed: int, maker=make_tree) -> Path:
     root = WORK / "trees" / name
     stamp = root.parent / (name + ".complete")
-    want = f"{count} {lo} {hi} {seed}"
+    want = f"{count} {lo} {hi} {seed} {maker.__name__}"
     if stamp.exists() and stamp.read_text() == want:
         return root
     shutil.rmtree(root, ignore_errors=True)
     print(f"generating {name}: {count} files of {lo}-{hi} bytes", flush=True)
-    make_tree(root, count, lo, hi, seed)
+    maker(root, count, lo, hi, seed)
     stamp.write_text(want)
     return root
 
 
-def ensure_plus_tree(base: Path, name: str, extra: int, lo: int, hi: int) -> Path:
+def ensure_plus_tree(base: Path, name: str, extra: int, lo: int, hi: int, maker=make_tree) -> Path:
     """base plus `extra` new files (hard links: no second copy of the data)."""
     root = WORK / "trees" / name
     stamp = root.parent / (name + ".complete")
@@ -79,9 +113,24 @@ def ensure_plus_tree(base: Path, name: str, extra: int, lo: int, hi: int) -> Pat
         return root
     shutil.rmtree(root, ignore_errors=True)
     subprocess.run(["cp", "-al", str(base), str(root)], check=True)
-    make_tree(root / "new", extra, lo, hi, seed=99, start=900000)
+    if maker is make_tree:
+        make_tree(root / "new", extra, lo, hi, seed=99, start=900000)
+    else:  # new books among the others, as an instance gets them
+        maker(root, extra, lo, hi, seed=99, start=10**8)
     stamp.write_text(base.name)
     return root
+
+
+def new_files(plus: Path, base: Path) -> tuple[int, int]:
+    """(files, bytes) in plus that base does not have (hard links share the inode)."""
+    files = size = 0
+    for dirpath, _dirs, names in os.walk(plus):
+        for name in names:
+            path = os.path.join(dirpath, name)
+            if os.stat(path).st_nlink == 1:
+                files += 1
+                size += os.path.getsize(path)
+    return files, size
 
 
 # ---- measuring ------------------------------------------------------------------------------
@@ -151,13 +200,42 @@ def run_measured(cmd, env=None, cwd=None, module_marker=None):
 # ---- tools ----------------------------------------------------------------------------------
 
 
+class LatencyProxy:
+    """bench/latency_proxy.py in front of the bed's S3 port, on 127.0.0.1."""
+
+    def __init__(self, endpoint_url, rtt_ms):
+        self.target = urlsplit(endpoint_url).port or 80
+        self.rtt_ms = rtt_ms
+        self.proc = None
+        self.url = None
+
+    def __enter__(self):
+        script = Path(__file__).with_name("latency_proxy.py")
+        self.proc = subprocess.Popen(
+            [sys.executable, str(script), str(self.target), str(self.rtt_ms)], stdout=subprocess.PIPE, text=True
+        )
+        port = int(self.proc.stdout.readline())
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
 class Bed:
     def __init__(self):
+        self.endpoint = None  # where the tools send their requests (a latency proxy, say)
+        self.profile = "loopback"
         self.refresh()
 
     def refresh(self):
         self.s3 = tb.load_s3()
         self.client = self.s3.client()
+
+    @property
+    def endpoint_url(self):
+        return self.endpoint or self.s3.endpoint_url
 
     def new_bucket(self, tool):
         slug = "".join(c if c.isalnum() else "-" for c in tool.lower()).strip("-")
@@ -166,6 +244,11 @@ class Bed:
         return name
 
     def drop_bucket(self, name):
+        try:  # SeaweedFS removes a bucket with its objects at once
+            self.client.delete_bucket(Bucket=name)
+            return
+        except Exception:  # noqa: BLE001, S110 - not empty on this server: delete the objects first
+            pass
         paginator = self.client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=name):
             objs = [{"Key": o["Key"]} for o in page.get("Contents", [])]
@@ -203,7 +286,7 @@ def playbook(bed, task_yaml, stats_file):
     common = "".join(
         f"        {key}: {value}\n"
         for key, value in (
-            ("endpoint_url", s3.endpoint_url),
+            ("endpoint_url", bed.endpoint_url),
             ("access_key", s3.access_key),
             ("secret_key", s3.secret_key),
             ("region", s3.region),
@@ -232,7 +315,8 @@ def run_playbook(bed, task_yaml, marker):
         "-i",
         "localhost,",
         "-e",
-        "ansible_python_interpreter=%s" % (VENV / "bin" / "python"),
+        # the bench venv: boto3 with awscrt, so that engine=crt can be measured
+        "ansible_python_interpreter=%s" % (BENCH_VENV / "bin" / "python"),
         str(play),
     ]
     try:
@@ -245,19 +329,28 @@ def run_playbook(bed, task_yaml, marker):
     return seconds, rss, module_rss, stats, progress
 
 
-def tool_media_sync(bed, tree, bucket):
-    task = (
-        f"    - bookwyrm.s3.media_sync:\n        path: {tree}\n        bucket: {bucket}\n        prefix: images\n"
-        "        addressing_style: path\n{{common}}\n"
-    )
-    seconds, rss, module_rss, stats, progress = run_playbook(bed, task, "AnsiballZ_media_sync")
-    return dict(
-        seconds=seconds,
-        peak_rss_mb=rss,
-        module_rss_mb=module_rss,
-        engine_seconds=stats.get("seconds"),
-        progress_sample=progress[:3],
-    )
+def tool_media_sync(engine="auto"):
+    def run(bed, tree, bucket):
+        task = (
+            f"    - bookwyrm.s3.media_sync:\n        path: {tree}\n        bucket: {bucket}\n        prefix: images\n"
+            f"        addressing_style: path\n        engine: {engine}\n{{{{common}}}}\n"
+        )
+        seconds, rss, module_pss, stats, progress = run_playbook(bed, task, "AnsiballZ_media_sync")
+        return dict(
+            seconds=seconds,
+            peak_rss_mb=rss,
+            module_pss_mb=module_pss,
+            engine_seconds=stats.get("seconds"),
+            engine=stats.get("engine"),
+            workers=stats.get("workers"),
+            processes=stats.get("processes"),
+            moved=stats.get("uploaded"),
+            skipped=stats.get("skipped"),
+            errors=stats.get("errors"),
+            progress_sample=progress[:3],
+        )
+
+    return run
 
 
 def tool_s3_sync(bed, tree, bucket):
@@ -265,8 +358,8 @@ def tool_s3_sync(bed, tree, bucket):
         f"    - community.aws.s3_sync:\n        file_root: {tree}\n        bucket: {bucket}\n"
         "        key_prefix: images\n        mode: push\n{{common}}\n"
     )
-    seconds, rss, module_rss, _stats, _progress = run_playbook(bed, task, "AnsiballZ_s3_sync")
-    return dict(seconds=seconds, peak_rss_mb=rss, module_rss_mb=module_rss)
+    seconds, rss, module_pss, _stats, _progress = run_playbook(bed, task, "AnsiballZ_s3_sync")
+    return dict(seconds=seconds, peak_rss_mb=rss, module_pss_mb=module_pss)
 
 
 def tool_aws(bed, tree, bucket):
@@ -277,7 +370,7 @@ def tool_aws(bed, tree, bucket):
         str(tree),
         f"s3://{bucket}/images",
         "--endpoint-url",
-        bed.s3.endpoint_url,
+        bed.endpoint_url,
         "--only-show-errors",
     ]
     seconds, rss, _m, _out = run_measured(cmd, env=bed.aws_env())
@@ -290,7 +383,7 @@ def rclone_env(bed):
     env.update(
         RCLONE_CONFIG_BENCH_TYPE="s3",
         RCLONE_CONFIG_BENCH_PROVIDER="Other",
-        RCLONE_CONFIG_BENCH_ENDPOINT=bed.s3.endpoint_url,
+        RCLONE_CONFIG_BENCH_ENDPOINT=bed.endpoint_url,
         RCLONE_CONFIG_BENCH_ACCESS_KEY_ID=bed.s3.access_key,
         RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY=bed.s3.secret_key,
         RCLONE_CONFIG_BENCH_REGION=bed.s3.region,
@@ -308,8 +401,6 @@ def tool_rclone(extra):
 
     return run
 
-
-VERSIONS = "import boto3, botocore; print(boto3.__version__, botocore.__version__)"
 
 BOTO3_LOOP = r"""
 import os, sys, boto3
@@ -334,28 +425,135 @@ with ThreadPoolExecutor(16) as pool:
 
 
 def tool_boto3(bed, tree, bucket):
-    cmd = [str(BENCH_VENV / "bin" / "python"), "-c", BOTO3_LOOP, str(tree), bucket, bed.s3.endpoint_url]
+    cmd = [str(BENCH_VENV / "bin" / "python"), "-c", BOTO3_LOOP, str(tree), bucket, bed.endpoint_url]
     seconds, rss, _m, _out = run_measured(cmd, env=bed.aws_env())
     return dict(seconds=seconds, peak_rss_mb=rss)
 
 
+# s3transfer's CRT transfer manager (what `aws s3` uses with its CRT client), set up from
+# s3transfer's public helpers; the same headers as media_sync.
+CRT_LOOP = r"""
+import mimetypes, os, sys
+import botocore.session
+from botocore.config import Config
+from awscrt.auth import AwsCredentialsProvider
+from s3transfer.crt import BotocoreCRTRequestSerializer, CRTTransferManager, create_s3_crt_client
+root, bucket, endpoint = sys.argv[1:4]
+region = os.environ["AWS_DEFAULT_REGION"]
+provider = AwsCredentialsProvider.new_static(os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"])
+crt = create_s3_crt_client(region=region, crt_credentials_provider=provider, use_ssl=endpoint.startswith("https"))
+serializer = BotocoreCRTRequestSerializer(botocore.session.get_session(), {"region_name": region,
+    "endpoint_url": endpoint, "config": Config(s3={"addressing_style": "path"})})
+with CRTTransferManager(crt, serializer) as manager:
+    futures = []
+    for d, _, names in os.walk(root):
+        for n in names:
+            path = os.path.join(d, n)
+            extra = {"ContentType": mimetypes.guess_type(n)[0] or "application/octet-stream",
+                     "CacheControl": "max-age=86400"}
+            futures.append(manager.upload(path, bucket, "images/" + os.path.relpath(path, root), extra_args=extra))
+    for future in futures:
+        future.result()
+"""
+
+
+def tool_crt(bed, tree, bucket):
+    cmd = [str(BENCH_VENV / "bin" / "python"), "-c", CRT_LOOP, str(tree), bucket, bed.endpoint_url]
+    seconds, rss, _m, _out = run_measured(cmd, env=bed.aws_env())
+    return dict(seconds=seconds, peak_rss_mb=rss)
+
+
+OURS = "media_sync"
+AWS = "aws s3 sync"
+RCLONE16 = "rclone --transfers 16 --checkers 16"
+CRT = "s3transfer CRT transfer manager"
+# engine=auto is the "media_sync" row; the engines it does not pick are rows of their own.
+ENGINE_TOOLS = ("media_sync engine=boto3", "media_sync engine=crt", "media_sync engine=botocore_internals")
 TOOLS = {
-    "media_sync": tool_media_sync,
-    "aws s3 sync": tool_aws,
-    "rclone --transfers 16 --checkers 16": tool_rclone(["--transfers", "16", "--checkers", "16"]),
+    OURS: tool_media_sync(),
+    **{name: tool_media_sync(name.split("=", 1)[1]) for name in ENGINE_TOOLS},
+    CRT: tool_crt,
+    AWS: tool_aws,
+    RCLONE16: tool_rclone(["--transfers", "16", "--checkers", "16"]),
     "rclone (defaults)": tool_rclone([]),
     "community.aws.s3_sync": tool_s3_sync,
     "boto3 put_object 16 threads": tool_boto3,
 }
-# Which scenarios each tool runs (a plain PUT loop cannot resync).
-RESYNC_TOOLS = (
-    "media_sync",
-    "aws s3 sync",
-    "rclone --transfers 16 --checkers 16",
-    "rclone (defaults)",
-    "community.aws.s3_sync",
-)
-BIG_TOOLS = ("media_sync", "aws s3 sync", "rclone --transfers 16 --checkers 16")
+# Which scenarios each tool runs (a plain upload loop cannot resync; the engine variants
+# differ in how they send files, so a first copy tells them apart).
+RESYNC_TOOLS = (OURS, AWS, RCLONE16, "rclone (defaults)", "community.aws.s3_sync")
+WAN_TOOLS = (OURS, *ENGINE_TOOLS, CRT, AWS, RCLONE16)
+WAN_RESYNC_TOOLS = (OURS, AWS, RCLONE16)
+# The big trees: media_sync fills the bucket, aws s3 sync and rclone resync against it (rclone
+# by size, as media_sync compares: the objects carry no rclone mtime).
+RCLONE_SIZE_ONLY = "rclone --transfers 16 --checkers 16 --size-only"
+TOOLS[RCLONE_SIZE_ONLY] = tool_rclone(["--transfers", "16", "--checkers", "16", "--size-only"])
+
+
+def size_label(count):
+    return f"{count // 1000000}M" if count % 1000000 == 0 else f"{count // 1000}k"
+
+
+# ---- the whole cutover --------------------------------------------------------------------
+
+CUTOVER_NAME, CUTOVER_PORT = "bench-cutover", 8177
+
+
+def run_cutover(bed, tree, info, results, failures):
+    """playbooks/migrate.yml on a throwaway instance of the bed whose media volume holds the
+    10k tree, then its rerun: wall time beside the media copy's own (the report's stats)."""
+    instance = None
+    bucket = "bench-cutover-" + uuid.uuid4().hex[:6]
+    work = WORK / "work" / "cutover"
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        print(f"migrate.yml, {info[0]} files:", flush=True)
+        tb.destroy_instance(CUTOVER_NAME)
+        instance = tb.create_instance(CUTOVER_NAME, http_port=CUTOVER_PORT)
+        instance.up()
+        volume = tb.docker("volume", "inspect", "-f", "{{.Mountpoint}}", instance.volume("media")).stdout.strip()
+        subprocess.run(f"cp -al {tree}/. {volume}/ 2>/dev/null || cp -a {tree}/. {volume}/", shell=True, check=True)  # noqa: S602
+        report = work / "report.json"
+        inventory = work / "inventory.json"
+        host = {
+            "ansible_connection": "local",
+            "ansible_python_interpreter": str(BENCH_VENV / "bin" / "python"),
+            "bookwyrm_s3_instance_dir": str(instance.directory),
+            "bookwyrm_s3_provider": "seaweedfs",
+            "bookwyrm_s3_bucket": bucket,
+            "bookwyrm_s3_endpoint_url": bed.s3.endpoint_url,
+            "bookwyrm_s3_region": bed.s3.region,
+            "bookwyrm_s3_instance_url": instance.url,
+            "bookwyrm_s3_cors_extra_origins": [instance.url.rstrip("/")],
+            "bookwyrm_s3_report_path": str(report),
+        }
+        inventory.write_text(json.dumps({"bookwyrm": {"hosts": {CUTOVER_NAME: host}}}))
+        env = dict(
+            bed.ansible_env(), BOOKWYRM_S3_ACCESS_KEY=bed.s3.access_key, BOOKWYRM_S3_SECRET_KEY=bed.s3.secret_key
+        )
+        play = [str(VENV / "bin" / "ansible-playbook"), "-i", str(inventory), str(REPO / "playbooks" / "migrate.yml")]
+        for scenario in ("cutover 10k", "cutover no-op rerun"):
+            seconds, rss, module_pss, output = run_measured(play, env=env, module_marker="AnsiballZ_media_sync")
+            copy = json.loads(report.read_text()).get("phases", {}).get("media_copy", {}).get("counts", {})
+            row = dict(seconds=seconds, peak_rss_mb=rss, module_pss_mb=module_pss, engine_seconds=copy.get("seconds"))
+            row["moved"] = copy.get("uploaded")
+            recap = [line for line in output.splitlines() if line.startswith(CUTOVER_NAME) and "ok=" in line]
+            row["recap"] = recap[-1].split(":", 1)[-1].strip() if recap else ""
+            record(results, "migrate.yml", scenario, info, row)
+    except Exception as exc:  # noqa: BLE001 - reported in the doc
+        reason = f"migrate.yml: {str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__}"
+        failures.append(reason)
+        print(f"  FAILED: {reason}", flush=True)
+    finally:
+        if instance is not None:
+            try:
+                tb.destroy_instance(CUTOVER_NAME)
+            except Exception as exc:  # noqa: BLE001 - left for `testbed destroy`
+                print(f"  (instance {CUTOVER_NAME} not removed: {exc})", flush=True)
+        try:
+            bed.drop_bucket(bucket)
+        except Exception:  # noqa: BLE001, S110 - never made, or a leftover bucket is harmless
+            pass
 
 
 # ---- the run --------------------------------------------------------------------------------
@@ -363,12 +561,12 @@ BIG_TOOLS = ("media_sync", "aws s3 sync", "rclone --transfers 16 --checkers 16")
 
 def record(results, tool, scenario, tree_info, out, expect=None, bed=None, bucket=None):
     files, size = tree_info
-    row = dict(tool=tool, scenario=scenario, files=files, bytes=size)
+    row = dict(tool=tool, scenario=scenario, profile=bed.profile if bed else "loopback", files=files, bytes=size)
     row.update(out)
     row["seconds"] = round(row["seconds"], 2)
     row["files_per_second"] = round(files / row["seconds"], 1) if files else None
     row["mb_per_second"] = round(size / MB / row["seconds"], 2) if size else None
-    for key in ("peak_rss_mb", "module_rss_mb"):
+    for key in ("peak_rss_mb", "module_pss_mb"):
         if key in row:
             row[key] = round(row[key], 1)
     if expect is not None and bed is not None:
@@ -379,7 +577,8 @@ def record(results, tool, scenario, tree_info, out, expect=None, bed=None, bucke
     if row.get("engine_seconds") is not None:
         extra = " (engine {:.2f} s)".format(row["engine_seconds"])
     print(
-        f"  {tool:38} {scenario:16} {row['seconds']:8.2f} s{extra}  {row['files_per_second']!s:>7} files/s"
+        f"  {row['profile']:8} {tool:38} {scenario:16} {row['seconds']:8.2f} s{extra}"
+        f"  {row['files_per_second']!s:>7} files/s"
         f"  {row['peak_rss_mb']:6.1f} MB tree RSS",
         flush=True,
     )
@@ -388,10 +587,16 @@ def record(results, tool, scenario, tree_info, out, expect=None, bed=None, bucke
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--small", type=int, default=10000, help="files in the main tree (20-80 KB each)")
-    parser.add_argument("--big", type=int, default=100000, help="files in the big tree (1-4 KB each); 0 skips it")
+    parser.add_argument(
+        "--big", default="100000", help="comma-separated sizes of the BookWyrm-layout trees (1-4 KB files); 0 skips"
+    )
     parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated subset of the tools")
+    parser.add_argument("--profiles", default="loopback,wan40", help="loopback and/or wan40 (40 ms round trip)")
     parser.add_argument("--no-docs", action="store_true", help="print the table only")
-    parser.add_argument("--only", choices=["all", "small", "big"], default="all", help="which trees to run")
+    parser.add_argument(
+        "--no-cutover", dest="cutover", action="store_false", help="skip migrate.yml on a throwaway 10k instance"
+    )
+    parser.add_argument("--only", choices=["all", "small", "big", "cutover"], default="all", help="which trees to run")
     parser.add_argument(
         "--merge",
         action="store_true",
@@ -399,38 +604,33 @@ def main():
     )
     args = parser.parse_args()
     tools = [t for t in args.tools.split(",") if t]
+    profiles = [p for p in args.profiles.split(",") if p]
 
     bed = Bed()
-    small = ensure_tree(f"t{args.small}", args.small, 20 * 1024, 80 * 1024, seed=1)
-    extra = max(1, args.small // 100)
-    plus = ensure_plus_tree(small, f"t{args.small}-plus1pct", extra, 20 * 1024, 80 * 1024)
-    small_info = tree_size(small)
-    new_info = tree_size(plus / "new")
-
     results = []
     started = time.time()
     failures = []
 
-    def scenario_chain(tool, tree, info, steps):
+    def scenario_chain(tool, info, steps):
         """Run one tool's scenarios on a fresh bucket. A failure (the shared test bed's server
         restarted under us, say) is retried once from the start; a second one is noted and the
-        bench goes on."""
+        bench goes on. A step is (tool, scenario, tree, info, expected objects)."""
         for attempt in (1, 2):
             bed.refresh()  # the test bed may have been restarted meanwhile
             tb.wait_s3_ready(bed.s3, timeout=120)
             bucket = bed.new_bucket(tool)
             rows = []
             try:
-                print(f"{tool}, {info[0]} files:", flush=True)
-                for scenario, step_tree, step_info, expect in steps:
-                    out = TOOLS[tool](bed, step_tree, bucket)
-                    record(rows, tool, scenario, step_info, out, expect, bed, bucket)
+                print(f"{tool}, {info[0]} files, {bed.profile}:", flush=True)
+                for step_tool, scenario, step_tree, step_info, expect in steps:
+                    out = TOOLS[step_tool](bed, step_tree, bucket)
+                    record(rows, step_tool, scenario, step_info, out, expect, bed, bucket)
                 results.extend(rows)
                 return
             except Exception as exc:  # noqa: BLE001 - reported in the table and the doc
                 lines = str(exc).splitlines() or [""]
                 detail = next((line.strip() for line in lines if "msg" in line), "")
-                reason = f"{tool} (attempt {attempt}): {lines[0][:200]} {detail[:300]}".strip()
+                reason = f"{tool} {bed.profile} (attempt {attempt}): {lines[0][:200]} {detail[:300]}".strip()
                 failures.append(reason)
                 print(f"  FAILED: {reason}", flush=True)
             finally:
@@ -441,40 +641,82 @@ def main():
                     print(f"  (bucket {bucket} not removed: {exc})", flush=True)
                 (WORK / "results-partial.json").write_text(json.dumps(results, indent=1))
 
-    for tool in tools if args.only in ("all", "small") else ():
-        steps = [("first copy", small, small_info, args.small)]
-        if tool in RESYNC_TOOLS:
-            steps += [
-                ("no-op resync", small, small_info, args.small),
-                ("1% new", plus, new_info, args.small + extra),
-            ]
-        scenario_chain(tool, small, small_info, steps)
+    if args.only in ("all", "small", "cutover"):
+        small = ensure_tree(f"t{args.small}", args.small, 20 * 1024, 80 * 1024, seed=1)
+        extra = max(1, args.small // 100)
+        plus = ensure_plus_tree(small, f"t{args.small}-plus1pct", extra, 20 * 1024, 80 * 1024)
+        small_info = tree_size(small)
+        new_info = tree_size(plus / "new")
+        for profile in profiles if args.only != "cutover" else ():
+            with profile_endpoint(bed, profile):
+                for tool in tools:
+                    if (profile == "wan40" and tool not in WAN_TOOLS) or tool == RCLONE_SIZE_ONLY:
+                        continue
+                    steps = [(tool, "first copy", small, small_info, args.small)]
+                    if tool in (RESYNC_TOOLS if profile == "loopback" else WAN_RESYNC_TOOLS):
+                        steps.append((tool, "no-op resync", small, small_info, args.small))
+                    if tool in RESYNC_TOOLS and profile == "loopback":
+                        steps.append((tool, "1% new", plus, new_info, args.small + extra))
+                    scenario_chain(tool, small_info, steps)
 
-    if args.big and args.only in ("all", "big"):
-        big = ensure_tree(f"t{args.big}-small", args.big, 1024, 4 * 1024, seed=2)
+    if args.cutover and args.only in ("all", "small", "cutover"):
+        run_cutover(bed, small, small_info, results, failures)
+
+    sizes = [int(n) for n in args.big.split(",") if int(n)]
+    for count in sizes if args.only in ("all", "big") else ():
+        label = size_label(count)
+        big = ensure_tree(f"bw{count}", count, 1024, 4 * 1024, seed=2, maker=make_bookwyrm_tree)
+        new = max(1, count // 1000)
+        plus = ensure_plus_tree(big, f"bw{count}-plus", new, 1024, 4 * 1024, maker=make_bookwyrm_tree)
         big_info = tree_size(big)
-        for tool in tools:
-            if tool in BIG_TOOLS:
-                steps = [("100k first copy", big, big_info, args.big), ("100k no-op", big, big_info, args.big)]
-                scenario_chain(tool, big, big_info, steps)
+        plus_new = new_files(plus, big)
+        steps = [
+            (OURS, f"{label} first copy", big, big_info, None),  # counted by the module's stats
+            (OURS, f"{label} no-op", big, big_info, None),
+        ]
+        steps += [(tool, f"{label} no-op", big, big_info, None) for tool in (AWS, RCLONE_SIZE_ONLY) if tool in tools]
+        steps.append((OURS, f"{label} 0.1% new", plus, plus_new, None))
+        with profile_endpoint(bed, "loopback"):
+            scenario_chain(OURS, big_info, steps)
 
     meta = machine_info(time.time() - started)
     meta["failures"] = failures or "none"
     if args.merge and (DOCS / "benchmarks.json").exists():
         previous = json.loads((DOCS / "benchmarks.json").read_text())
-        redone = {(r["tool"], r["scenario"]) for r in results}
-        kept = [r for r in previous["results"] if (r["tool"], r["scenario"]) not in redone]
-        for row in results:
-            row["rerun"] = True
+        redone = {(r["tool"], r["scenario"], r["profile"]) for r in results}
+        kept = [r for r in previous["results"] if (r["tool"], r["scenario"], r.get("profile")) not in redone]
         results = kept + results
         meta["merged_with"] = previous["machine"].get("date")
         meta["earlier_failures"] = previous["machine"].get("failures")
+        meta["earlier_total_seconds"] = previous["machine"].get("total_seconds")
     print_table(results)
     if not args.no_docs:
         import report
 
         report.write(results, meta, DOCS)
         print("wrote docs/benchmarks.md, docs/benchmarks.json, docs/benchmarks.png")
+
+
+class profile_endpoint:
+    """Point the tools at the server directly (loopback) or through a latency proxy (wanNN)."""
+
+    def __init__(self, bed, profile):
+        self.bed = bed
+        self.profile = profile
+        self.proxy = None
+
+    def __enter__(self):
+        self.bed.profile = self.profile
+        if self.profile.startswith("wan"):
+            self.proxy = LatencyProxy(self.bed.s3.endpoint_url, float(self.profile[3:])).__enter__()
+            self.bed.endpoint = self.proxy.url
+        return self
+
+    def __exit__(self, *exc):
+        self.bed.endpoint = None
+        self.bed.profile = "loopback"
+        if self.proxy is not None:
+            self.proxy.__exit__(*exc)
 
 
 def version(cmd):
@@ -486,8 +728,10 @@ def version(cmd):
 
 
 def machine_info(total_seconds):
+    import awscrt
     import boto3
     import botocore
+    import s3transfer
 
     cpu = "unknown"
     try:
@@ -508,19 +752,29 @@ def machine_info(total_seconds):
         ansible=version([str(VENV / "bin" / "ansible"), "--version"]),
         aws_cli=version([str(BENCH_VENV / "bin" / "aws"), "--version"]),
         rclone=version(["rclone", "version"]),
-        boto3_bench=f"{boto3.__version__} / botocore {botocore.__version__}",
-        boto3_module=version([str(VENV / "bin" / "python"), "-c", VERSIONS]),
+        boto3_bench=f"{boto3.__version__} / botocore {botocore.__version__} / s3transfer {s3transfer.__version__}"
+        f" / awscrt {awscrt.__version__} (the module runs with these too)",
+        latency_proxy="bench/latency_proxy.py on 127.0.0.1 (asyncio, shares the 2 cores) for the wan40 rows",
         total_seconds=round(total_seconds),
     )
 
 
 def print_table(results):
     print()
-    print(f"{'tool':38} {'scenario':16} {'seconds':>8} {'files/s':>9} {'MB/s':>8} {'RSS MB':>8} {'engine s':>10}")
+    head = ("profile", "tool", "scenario", "seconds", "files/s", "MB/s", "RSS MB", "engine s")
+    print("{:8} {:38} {:16} {:>8} {:>9} {:>8} {:>8} {:>10}".format(*head))
     for r in results:
         print(
-            f"{r['tool']:38} {r['scenario']:16} {r['seconds']:8.2f} {r['files_per_second']!s:>9}"
-            f" {r['mb_per_second']!s:>8} {r['peak_rss_mb']:8.1f} {r.get('engine_seconds', '')!s:>10}"
+            "{:8} {:38} {:16} {:8.2f} {!s:>9} {!s:>8} {:8.1f} {!s:>10}".format(
+                r.get("profile", "loopback"),
+                r["tool"],
+                r["scenario"],
+                r["seconds"],
+                r["files_per_second"],
+                r["mb_per_second"],
+                r["peak_rss_mb"],
+                r.get("engine_seconds", ""),
+            )
         )
 
 

@@ -26,13 +26,18 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+import ssh_target
+
 REPO_DIR = Path(__file__).resolve().parent.parent
 TESTBED_DIR = Path(os.environ.get("TESTBED_DIR", REPO_DIR / ".testbed"))
 INSTANCE_TEMPLATE = REPO_DIR / "testbed" / "instance"
 IMAGE_PREFIX = "bookwyrm-testbed"
-S3_CONTAINER = f"{IMAGE_PREFIX}-s3"
-S3_HOSTNAME = os.environ.get("TESTBED_S3_HOSTNAME", "s3.bookwyrm.test")
-S3_PORT = int(os.environ.get("TESTBED_S3_PORT", "8333"))
+# TESTBED_S3_SERVER=seaweedfs-2: a second SeaweedFS of its own (container, name, port, data),
+# for a suite that kills its server while other suites run on the first (`make test` lanes).
+S3_NAME = "s3-2" if os.environ.get("TESTBED_S3_SERVER") == "seaweedfs-2" else "s3"
+S3_CONTAINER = f"{IMAGE_PREFIX}-{S3_NAME}"
+S3_HOSTNAME = os.environ.get("TESTBED_S3_HOSTNAME", f"{S3_NAME}.bookwyrm.test")
+S3_PORT = int(os.environ.get("TESTBED_S3_PORT", "8334" if S3_NAME == "s3-2" else "8333"))
 S3_REGION = "us-east-1"
 HOSTS_FILE = Path(os.environ.get("TESTBED_HOSTS_FILE", "/etc/hosts"))
 HOSTS_MARK = "# bookwyrm-testbed"
@@ -75,11 +80,11 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.5):
         time.sleep(interval)
 
 
-def http_get(url: str, timeout: float = 5.0, headers: dict | None = None):
-    """GET a URL; returns (status, headers, body). Never raises on HTTP errors."""
+def http_get(url: str, timeout: float = 5.0, headers: dict | None = None, method: str = "GET"):
+    """GET (or ``method``) a URL; returns (status, headers, body). Never raises on HTTP errors."""
     if not url.startswith(("http://", "https://")):
         raise ValueError(f"not an http(s) URL: {url}")
-    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310 - scheme checked above
+    request = urllib.request.Request(url, headers=headers or {}, method=method)  # noqa: S310 - scheme checked above
     try:
         with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310 - loopback only
             return resp.status, dict(resp.headers), resp.read()
@@ -133,15 +138,22 @@ class S3Server:
 
 
 def s3_state_dir() -> Path:
-    return TESTBED_DIR / "s3"
+    return TESTBED_DIR / S3_NAME
 
 
 def s3_credentials_file() -> Path:
-    return TESTBED_DIR / "s3.env"
+    return TESTBED_DIR / f"{S3_NAME}.env"
 
 
 def load_s3() -> S3Server:
-    """The S3 server the suite uses: the user's (S3_* environment) or the bed's."""
+    """The S3 server the suite uses: the user's (S3_* environment) or the bed's.
+
+    TESTBED_S3_SERVER=rgw picks the bed's second server, Ceph RGW (testbed/rgw.py).
+    """
+    if os.environ.get("TESTBED_S3_SERVER") == "rgw" and not os.environ.get("S3_ENDPOINT_URL"):
+        import rgw
+
+        return rgw.load()
     if os.environ.get("S3_ENDPOINT_URL"):
         return S3Server(
             endpoint_url=os.environ["S3_ENDPOINT_URL"],
@@ -247,14 +259,14 @@ def s3_up() -> S3Server:
             docker(
                 "run", "-d", "--name", S3_CONTAINER,
                 "--label", "bookwyrm-testbed=s3",
-                "-p", f"127.0.0.1:{S3_PORT}:8333",
+                "-p", f"127.0.0.1:{S3_PORT}:{S3_PORT}",  # one port outside and in: one URL for both
                 "-v", f"{state}:/srv",
                 "--entrypoint", "/usr/bin/weed",
                 f"{IMAGE_PREFIX}/seaweedfs:latest",
                 "-logdir=/srv/logs", "mini", "-dir=/srv/data",
                 # advertise loopback inside the container, accept the instance's containers
                 "-ip=127.0.0.1", "-ip.bind=0.0.0.0", "-master.telemetry=false",
-                "-s3.port=8333", "-s3.config=/srv/s3.json",
+                f"-s3.port={S3_PORT}", "-s3.config=/srv/s3.json",
                 # like AWS: deleting a bucket that still holds objects is refused
                 "-s3.allowDeleteBucketNotEmpty=false",
                 "-webdav=false", "-admin.ui=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
@@ -294,12 +306,12 @@ def s3_start() -> S3Server:
 
 
 def s3_down() -> None:
-    if container_exists(S3_CONTAINER):
-        docker("rm", "-f", S3_CONTAINER)
-    if s3_state_dir().exists():
+    for name in ("s3", "s3-2"):  # the second server too, whichever this process uses
+        if container_exists(f"{IMAGE_PREFIX}-{name}"):
+            docker("rm", "-f", f"{IMAGE_PREFIX}-{name}")
         # weed runs as root in the container; the files are ours to remove as root too
-        shutil.rmtree(s3_state_dir(), ignore_errors=True)
-    s3_credentials_file().unlink(missing_ok=True)
+        shutil.rmtree(TESTBED_DIR / name, ignore_errors=True)
+        (TESTBED_DIR / f"{name}.env").unlink(missing_ok=True)
     remove_hosts_entry()
 
 
@@ -384,13 +396,21 @@ class Instance:
 
     def wait_healthy(self, timeout: float = 240) -> None:
         wait_until(lambda: self.container_health() == "healthy", timeout, f"{self.name}'s web container to be healthy")
-        # nginx re-resolves "web" every second: wait until a recreated web is what answers
-        wait_until(lambda: http_get(self.url)[0] == 200, 60, f"{self.url} to answer 200")
+        # Like upstream's, the stand-in's nginx looks "web" up only when it (re)loads: after a web
+        # container was recreated by hand, reload it as an admin would.
+        self.compose("exec", "-T", "nginx", "nginx", "-s", "reload", check=False)
+        # wait until a recreated web is what answers; as a logged-in reader (a session cookie),
+        # past nginx's cache of anonymous pages and its lock on filling that cache
+        reader = {"Cookie": "sessionid=testbed-wait"}
+        wait_until(lambda: http_get(self.url, headers=reader)[0] == 200, 60, f"{self.url} to answer 200")
         time.sleep(1.5)
-        wait_until(lambda: http_get(self.url)[0] == 200, 60, f"{self.url} to answer 200")
+        wait_until(lambda: http_get(self.url, headers=reader)[0] == 200, 60, f"{self.url} to answer 200")
 
     def attach_s3(self) -> None:
         """Put the S3 server on this instance's network under the endpoint's host name."""
+        import rgw
+
+        rgw.attach(self.network)
         if os.environ.get("S3_ENDPOINT_URL") or not container_running(S3_CONTAINER):
             return
         attached = docker("inspect", "-f", "{{json .NetworkSettings.Networks}}", S3_CONTAINER).stdout
@@ -398,6 +418,9 @@ class Instance:
             docker("network", "connect", "--alias", S3_HOSTNAME, self.network, S3_CONTAINER)
 
     def detach_s3(self) -> None:
+        import rgw
+
+        rgw.detach(self.network)
         docker("network", "disconnect", "-f", self.network, S3_CONTAINER, check=False)
 
     def up(self) -> None:
@@ -411,7 +434,9 @@ class Instance:
             self.compose("down", "-v", "--remove-orphans", "--timeout", "5", check=False)
 
     def page(self) -> str:
-        status, _, body = http_get(self.url)
+        """The page as a logged-in reader gets it: a session cookie makes the stand-in's nginx
+        (like BookWyrm's) bypass its one-minute cache of anonymous pages."""
+        status, _, body = http_get(self.url, headers={"Cookie": "sessionid=testbed-reader"})
         if status != 200:
             raise AssertionError(f"{self.url} answered {status}")
         return body.decode()
@@ -438,7 +463,7 @@ def create_instance(
         capture=True,
     )
     directory.mkdir(parents=True, exist_ok=True)
-    for item in ("docker-compose.yml", "nginx"):
+    for item in ("docker-compose.yml", "nginx", "anubis"):
         source = INSTANCE_TEMPLATE / item
         if source.is_dir():
             shutil.copytree(source, directory / item, dirs_exist_ok=True)
@@ -452,6 +477,8 @@ def create_instance(
         DOMAIN="localhost",
         POSTGRES_PASSWORD=secrets.token_hex(12),
         REDIS_BROKER_PASSWORD=secrets.token_hex(12),
+        REDIS_ACTIVITY_PASSWORD=secrets.token_hex(12),
+        PORT=str(http_port),  # as BookWyrm: nginx's published port, and the port of localhost URLs
         TESTBED_HTTP_PORT=str(http_port),
     )
     (directory / ".testbed.json").write_text(json.dumps({"http_port": http_port, "project": project}))
@@ -490,6 +517,10 @@ def seed(instance: Instance, covers: int, avatars: int, previews: int) -> None:
 
 def bed_up(seed_counts=(240, 60, 60)) -> dict:
     server = s3_up()
+    import rgw
+
+    rgw.up()
+    ssh = ssh_target.up()
     instance = create_instance()
     instance.up()
     if media_count(instance) == 0:
@@ -502,6 +533,7 @@ def bed_up(seed_counts=(240, 60, 60)) -> dict:
             "region": server.region,
             "credentials_file": str(s3_credentials_file()),
         },
+        "ssh": ssh,
     }
     (TESTBED_DIR / "testbed.json").write_text(json.dumps(summary, indent=2))
     return summary
@@ -519,7 +551,11 @@ def bed_down() -> None:
         ).stdout.strip()
         if workdir.startswith(str(instances_dir())):
             docker("rm", "-f", "-v", line, check=False)
+    import rgw
+
+    rgw.down()
     s3_down()
+    ssh_target.down()
     (TESTBED_DIR / "testbed.json").unlink(missing_ok=True)
 
 

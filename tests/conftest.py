@@ -34,6 +34,22 @@ def s3_server():
 
 
 @pytest.fixture(scope="session")
+def rgw_server():
+    """The test bed's second S3 server, Ceph RGW (skipped when S3_ENDPOINT_URL names one server)."""
+    import bookwyrm_testbed
+    import rgw
+
+    if not rgw.enabled():
+        pytest.skip("S3_ENDPOINT_URL points the suite at one server: the bed's Ceph RGW is not used")
+    try:
+        server = rgw.load()
+    except FileNotFoundError:
+        pytest.fail("the test bed's Ceph RGW is not up: run `make testbed`")
+    bookwyrm_testbed.wait_s3_ready(server, timeout=30)
+    return server
+
+
+@pytest.fixture(scope="session")
 def ansible_env():
     """Environment for ansible-playbook runs: this checkout as bookwyrm.s3, nothing phones home."""
     env = dict(os.environ)

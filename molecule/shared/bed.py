@@ -1,9 +1,13 @@
 """Test-bed chores for the molecule scenarios (create.yml, destroy.yml, the verifiers).
 
     bed.py layout NAME --port P      instance directory from the template, NOT started
-    bed.py destroy NAME [--bucket B] instance with its volumes, and the scenario's bucket
+    bed.py destroy NAME [--bucket B]...  instance with its volumes, and the scenario's buckets
     bed.py attach NAME               the S3 server on the instance's network (after compose create)
-    bed.py keys BUCKET [--out FILE]  every key of the bucket, as JSON
+    bed.py keys BUCKET [--out FILE]  every key of the bucket, as JSON (none when it does not exist)
+    bed.py media NAME --out FILE     every file of the instance's media volume, as JSON
+    bed.py put BUCKET KEY            a small PNG-typed object at KEY (what an instance would write)
+
+The S3 server is the one bookwyrm_testbed.load_s3() picks (TESTBED_S3_SERVER=rgw: Ceph RGW).
 
 Thin wrapper over testbed/bookwyrm_testbed.py; the S3 credentials stay in .testbed/s3.env.
 """
@@ -50,12 +54,18 @@ def main(argv=None) -> int:
     layout.add_argument("--port", type=int, required=True)
     destroy = sub.add_parser("destroy")
     destroy.add_argument("name")
-    destroy.add_argument("--bucket")
+    destroy.add_argument("--bucket", action="append", default=[])
     attach = sub.add_parser("attach")
     attach.add_argument("name")
     keys = sub.add_parser("keys")
     keys.add_argument("bucket")
     keys.add_argument("--out", type=Path)
+    media = sub.add_parser("media")
+    media.add_argument("name")
+    media.add_argument("--out", type=Path, required=True)
+    put = sub.add_parser("put")
+    put.add_argument("bucket")
+    put.add_argument("key")
     args = parser.parse_args(argv)
 
     if args.command == "layout":
@@ -66,7 +76,7 @@ def main(argv=None) -> int:
     elif args.command == "destroy":
         existed = (bed.instances_dir() / args.name).exists()
         bed.destroy_instance(args.name)
-        removed = empty_and_delete_bucket(args.bucket) if args.bucket else 0
+        removed = sum(empty_and_delete_bucket(bucket) for bucket in args.bucket)
         print(json.dumps({"changed": existed or removed > 0, "objects_removed": removed}))
     elif args.command == "attach":
         instance = bed.load_instance(args.name)
@@ -74,15 +84,34 @@ def main(argv=None) -> int:
         instance.attach_s3()
         print(json.dumps({"changed": instance.network not in json.loads(before)}))
     elif args.command == "keys":
+        from botocore.exceptions import ClientError
+
         client = bed.load_s3().client()
-        found = sorted(
-            item["Key"]
-            for page in client.get_paginator("list_objects_v2").paginate(Bucket=args.bucket)
-            for item in page.get("Contents", [])
-        )
+        try:
+            found = sorted(
+                item["Key"]
+                for page in client.get_paginator("list_objects_v2").paginate(Bucket=args.bucket)
+                for item in page.get("Contents", [])
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "NoSuchBucket":
+                raise
+            found = []
         if args.out:
             args.out.write_text(json.dumps(found))
         print(json.dumps({"changed": False, "count": len(found), "objects": found}))
+    elif args.command == "media":
+        from moltest import Target
+
+        found = sorted(Target(args.name).local_media())
+        args.out.write_text(json.dumps(found))
+        print(json.dumps({"changed": False, "count": len(found)}))
+    elif args.command == "put":
+        body = b"\x89PNG\r\n\x1a\n" + args.key.encode() * 64
+        bed.load_s3().client().put_object(
+            Bucket=args.bucket, Key=args.key, Body=body, ContentType="image/png", CacheControl="max-age=86400"
+        )
+        print(json.dumps({"changed": True, "key": args.key, "size": len(body)}))
     return 0
 
 

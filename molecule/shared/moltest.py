@@ -20,8 +20,11 @@ if str(REPO_DIR / "testbed") not in sys.path:
     sys.path.insert(0, str(REPO_DIR / "testbed"))
 
 import bookwyrm_testbed as bed  # noqa: E402
+import ssh_target  # noqa: E402
 
 http_get = bed.http_get
+# The admin who owns the checkout's .env and whom Ansible connects as (become root).
+ADMIN = ssh_target.SSH_USER
 CACHE_CONTROL = "max-age=86400"
 
 
@@ -87,6 +90,36 @@ class Target:
         )
         return Path(out.stdout.strip())
 
+    @property
+    def exports_bucket(self) -> str:
+        """The scenario's private exports bucket (host_vars: bookwyrm_s3_exports_bucket)."""
+        return f"{self.name}-exports"
+
+    def local_exports(self) -> set[str]:
+        """Names of the files in the exports volume."""
+        out = subprocess.run(
+            ["docker", "volume", "inspect", "--format", "{{.Mountpoint}}", self.instance.volume("exports")],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        root = Path(out.stdout.strip())
+        return {str(path.relative_to(root)) for path in root.rglob("*") if path.is_file()}
+
+    def download_export(self, archive_id: int) -> tuple[int, bytes, str]:
+        """An export as a user downloads it through the instance (status, body, where it came
+        from): BookWyrm redirects to a signed URL of the exports bucket, or serves the file."""
+        import urllib.request
+
+        request = urllib.request.Request(  # noqa: S310 - the bed's own http://localhost URL
+            f"{self.url}preferences/user-export/{archive_id}", headers={"Cookie": "sessionid=molecule-reader"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - the bed's loopback URL
+                return response.status, response.read(), response.geturl()
+        except urllib.error.HTTPError as err:
+            return err.code, err.read(), err.geturl()
+
     def local_media(self) -> set[str]:
         """Relative paths of every file in the media volume."""
         root = self.media_dir
@@ -122,14 +155,21 @@ class Target:
         return out.stdout.strip()
 
     def page_urls(self) -> dict:
-        """The page's static and media URLs (its machine-readable meta tags) and its body."""
+        """The page's static and media URLs (its machine-readable meta tags), every media URL it links
+        (local /images/ or the bucket's images/) and its body, as a logged-in reader gets the page:
+        the session cookie makes BookWyrm's nginx bypass its cache of anonymous pages."""
         import re
 
-        status, _, body = http_get(self.url)
+        status, _, body = http_get(self.url, headers={"Cookie": "sessionid=molecule-reader"})
         assert status == 200, f"{self.url} answered {status}"
         text = body.decode()
         found = dict(re.findall(r'<meta name="bookwyrm-(static|media)-url" content="([^"]*)"', text))
-        return {"static": found.get("static", ""), "media": found.get("media", ""), "body": text}
+        linked = re.findall(r'(?:src|href)="([^"]+)"', text)
+        linked += [part.split()[0] for srcset in re.findall(r'srcset="([^"]+)"', text) for part in srcset.split(",")]
+        media_roots = ("/images/", self.url + "images/", f"{self.storage_url}/images/")
+        media_urls = [url for url in linked if url.startswith(media_roots)]
+        urls = {"static": found.get("static", ""), "media": found.get("media", "")}
+        return {**urls, "body": text, "media_urls": media_urls}
 
 
 def secret_key() -> str:

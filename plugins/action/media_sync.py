@@ -20,6 +20,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import re
 import time
 
 from ansible.errors import AnsibleError
@@ -31,8 +32,15 @@ from ansible.utils.vars import merge_hash
 display = Display()
 
 JOB_LIMIT = 7 * 24 * 3600  # async_wrapper's time limit: long enough for any media volume
-RUNNING_PREFIX = '{"started": true, "finished": false'
+# How long the job may stay out of sight (its file missing, or every poll failing) before the
+# task fails. The job itself goes on; a rerun of the play resumes where it stopped.
+UNREADABLE_LIMIT = 120
+# The job file's head while the job runs: async_wrapper writes booleans since ansible-core 2.19,
+# 1 and 0 before. Enough of the file is read to tell.
+RUNNING_HEAD = re.compile(r'^\{"started": (?:true|1), "finished": (?:false|0)\b')
+HEAD_BYTES = len('{"started": true, "finished": false')
 SEPARATOR = "--bookwyrm-s3-media-sync--"
+NO_JOB_FILE = "--bookwyrm-s3-no-job-file--"
 ASYNC_KEYS = ("ansible_job_id", "started", "finished", "results_file")
 
 
@@ -89,6 +97,31 @@ def progress_line(record):
     return ", ".join(parts)
 
 
+def read_poll(output):
+    """(progress record, job state) from one poll's output; state is running, done or missing.
+
+    Over ssh the poll runs in a pty, so its lines end in CRLF; locally they end in LF.
+    async_wrapper replaces the job file by a rename, so a poll sees either the running
+    record or the whole result, never a torn file.
+    """
+    text = to_text(output, errors="surrogate_or_strict").replace("\r\n", "\n")
+    progress_text, found, job_head = text.partition(SEPARATOR + "\n")
+    if not found:
+        return None, "missing"
+    job_head = job_head.strip()
+    if job_head == NO_JOB_FILE or not job_head:
+        state = "missing"
+    elif RUNNING_HEAD.match(job_head):
+        state = "running"
+    else:
+        state = "done"
+    try:
+        progress = json.loads(progress_text.strip() or "{}")
+    except ValueError:
+        progress = None  # the module was writing it just then
+    return progress if isinstance(progress, dict) else None, state
+
+
 class ActionModule(ActionBase):
     _supports_check_mode = True
     _supports_async = True
@@ -118,6 +151,35 @@ class ActionModule(ActionBase):
         res = self._low_level_execute_command(cmd, sudoable=True)
         return res.get("rc", 1), to_text(res.get("stdout", ""), errors="surrogate_or_strict")
 
+    def _wait_for_job(self, reader, job_file, interval, host_label):
+        """Poll until the job file holds the module's result; show progress meanwhile."""
+        last_shown = last_seen = time.time()
+        sleep = 0.25
+        while True:
+            time.sleep(sleep)
+            sleep = min(sleep * 2, 1.0)
+            try:
+                _rc, out = self._shell(reader)
+                progress, state = read_poll(out)
+            except AnsibleError as exc:  # a connection bounce: the job goes on, so does the wait
+                display.vvvv("media_sync: progress poll failed (%s), retrying" % to_text(exc))
+                progress, state = None, "unreachable"
+            if state == "done":
+                return
+            now = time.time()
+            if state == "running":
+                last_seen = now
+            elif now - last_seen > UNREADABLE_LIMIT:
+                raise AnsibleError(
+                    "media_sync: the job file %s has been %s for %d s; the sync may still be running"
+                    " on the host (its progress is in the progress file). Run the play again to resume."
+                    % (job_file, "unreadable" if state == "missing" else "out of reach", UNREADABLE_LIMIT)
+                )
+            if now - last_shown >= interval:
+                last_shown = now
+                line = progress_line(progress) if progress else None
+                display.display("%smedia_sync: %s" % (host_label, line or "starting"))
+
     def _run_with_progress(self, task_vars, interval):
         shell = self._connection._shell
         if shell.tmpdir is None:
@@ -144,39 +206,15 @@ class ActionModule(ActionBase):
 
         host = task_vars.get("inventory_hostname", "")
         check = "%s: " % host if host else ""
-        reader = "cat %s 2>/dev/null; echo; echo %s; head -c %d %s 2>/dev/null" % (
+        reader = "cat %s 2>/dev/null; echo; echo %s; if [ -r %s ]; then head -c %d %s; else echo %s; fi" % (
             shell.quote(progress_path),
             SEPARATOR,
-            len(RUNNING_PREFIX),
             shell.quote(job_file),
+            HEAD_BYTES,
+            shell.quote(job_file),
+            NO_JOB_FILE,
         )
-        last_shown = time.time()
-        sleep = 0.25
-        failures = 0
-        while True:
-            time.sleep(sleep)
-            sleep = min(sleep * 2, 1.0)
-            try:
-                _rc, out = self._shell(reader)
-                failures = 0
-            except AnsibleError as exc:  # a connection bounce: keep waiting, the job goes on
-                failures += 1
-                display.vvvv("media_sync: progress poll failed (%s), retrying" % to_text(exc))
-                if failures > 30:
-                    raise
-                continue
-            progress_text, _sep, job_head = out.partition(SEPARATOR + "\n")
-            job_head = job_head.strip()
-            if job_head and not job_head.startswith(RUNNING_PREFIX):
-                break  # the job file holds the module's result
-            if time.time() - last_shown >= interval:
-                last_shown = time.time()
-                line = None
-                try:
-                    line = progress_line(json.loads(progress_text.strip() or "{}"))
-                except ValueError:
-                    line = None
-                display.display("%smedia_sync: %s" % (check, line or "starting"))
+        self._wait_for_job(reader, job_file, interval, check)
 
         status = self._execute_module(
             module_name="ansible.legacy.async_status",

@@ -51,20 +51,7 @@ _value:
 """
 
 from ansible_collections.bookwyrm.s3.plugins.module_utils._dotenv import DotEnv, DotEnvError, is_secret_key
-
-# The .env keys that decide where BookWyrm stores and serves files (none of them secret).
-STORAGE_KEYS = (
-    "USE_S3",
-    "AWS_STORAGE_BUCKET_NAME",
-    "AWS_S3_REGION_NAME",
-    "AWS_S3_CUSTOM_DOMAIN",
-    "AWS_S3_ENDPOINT_URL",
-    "AWS_S3_URL_PROTOCOL",
-    "AWS_DEFAULT_ACL",
-    "USE_S3_FOR_EXPORTS",
-    "EXPORTS_STORAGE_BUCKET_NAME",
-    "CSP_ADDITIONAL_HOSTS",
-)
+from ansible_collections.bookwyrm.s3.plugins.module_utils._instance import STORAGE_KEYS
 
 
 def dotenv_values(text, include_secrets=False, storage_only=False):
@@ -86,16 +73,6 @@ def dotenv_values(text, include_secrets=False, storage_only=False):
     return values
 
 
-def container_storage_env(env_list):
-    """The storage keys of a container's environment (docker inspect's Config.Env list)."""
-    values = {}
-    for item in env_list or []:
-        key, sep, value = item.partition("=")
-        if sep and key in STORAGE_KEYS:
-            values[key] = value
-    return values
-
-
 class FilterModule(object):
     def filters(self):
-        return {"dotenv_values": dotenv_values, "container_storage_env": container_storage_env}
+        return {"dotenv_values": dotenv_values}

@@ -22,6 +22,7 @@ except ImportError:  # handled by AnsibleAWSModule's own boto3 check
     botocore = None
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.bookwyrm.s3.plugins.module_utils._errors import BucketError
 from ansible_collections.bookwyrm.s3.plugins.module_utils._s3_client import (
     error_code,
     explain,
@@ -295,18 +296,18 @@ class BucketManager(object):
         msg = "Bucket %r: %s" % (self.name, msg)
         if hint:
             msg += " " + hint
-        self.module.fail_json_aws(exc, msg=msg)
+        raise BucketError(exception=exc, message=msg)
 
     def validate(self):
         error = bucket_name_error(self.name)
         if error:
-            self.module.fail_json(msg=error)
+            raise BucketError(message=error)
         prefixes, error = normalize_prefixes(self.params.get("public_prefixes"))
         if error:
-            self.module.fail_json(msg=error)
+            raise BucketError(message=error)
         if self.params.get("public_access") == "policy" and not prefixes:
-            self.module.fail_json(
-                msg="public_access=policy needs at least one entry in public_prefixes (BookWyrm serves static/ and "
+            raise BucketError(
+                message="public_access=policy needs at least one entry in public_prefixes (BookWyrm serves static/ and "
                 "images/); use public_access=none for a bucket that is not public."
             )
         self.prefixes = prefixes
@@ -321,22 +322,22 @@ class BucketManager(object):
             return False, None
         except is_boto3_error_code(["403", "AccessDenied", "Forbidden"]) as e:  # pylint: disable=duplicate-except
             self._why_forbidden()
-            self.module.fail_json_aws(
-                e,
-                msg=(
+            raise BucketError(
+                exception=e,
+                message=(
                     "Bucket %r exists but these credentials may not use it (HeadBucket: 403 Forbidden at %s). Bucket "
                     "names are global: it probably belongs to another account. Choose another name (e.g. prefixed "
                     "with your instance's domain), or use the access key of the account that owns it, or grant "
                     "this key access to it. (HeadBucket carries no error detail: a wrong secret_key also answers "
                     "403 here.)" % (self.name, self._where())
                 ),
-            )
+            ) from e
         except is_boto3_error_code("301") as e:  # pylint: disable=duplicate-except
             region = self._region_from(e)
-            self.module.fail_json_aws(
-                e,
-                msg="Bucket %r exists in another region (%s); set region to it." % (self.name, region or "unknown"),
-            )
+            raise BucketError(
+                exception=e,
+                message="Bucket %r exists in another region (%s); set region to it." % (self.name, region or "unknown"),
+            ) from e
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:  # pylint: disable=duplicate-except
             if http_status(e) == 400:
                 self._why_forbidden()
@@ -376,27 +377,28 @@ class BucketManager(object):
             self.changed = False
             self.created = False
         except is_boto3_error_code("BucketAlreadyExists") as e:  # pylint: disable=duplicate-except
-            self.module.fail_json_aws(
-                e,
-                msg=(
+            raise BucketError(
+                exception=e,
+                message=(
                     "Bucket %r already exists and belongs to another account (CreateBucket: BucketAlreadyExists at "
                     "%s). Bucket names are global on this provider: choose another name, for example one that "
                     "starts with your instance's domain." % (self.name, self._where())
                 ),
-            )
+            ) from e
         except is_boto3_error_code(["InvalidLocationConstraint", "IllegalLocationConstraintException"]) as e:  # pylint: disable=duplicate-except
-            self.module.fail_json_aws(
-                e,
-                msg=(
+            raise BucketError(
+                exception=e,
+                message=(
                     "Bucket %r: the provider refused LocationConstraint=%r (%s). Set region to the provider's "
                     "region name, or send_location_constraint=never (auto omits it for custom endpoints)."
                     % (self.name, constraint, error_code(e))
                 ),
-            )
+            ) from e
         except is_boto3_error_code("InvalidBucketName") as e:  # pylint: disable=duplicate-except
-            self.module.fail_json_aws(
-                e, msg="Bucket %r: the provider refused the name (InvalidBucketName); choose another one." % self.name
-            )
+            raise BucketError(
+                exception=e,
+                message="Bucket %r: the provider refused the name (InvalidBucketName); choose another one." % self.name,
+            ) from e
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:  # pylint: disable=duplicate-except
             self.fail(e, "CreateBucket")
 
@@ -434,10 +436,12 @@ class BucketManager(object):
             self._fail_optional(e, "PutBucketOwnershipControls", "object_ownership")
 
     def _fail_optional(self, exc, operation, option):
-        if is_not_implemented(exc):
-            self.module.fail_json_aws(
-                exc,
-                msg="Bucket %r: %s does not implement %s (%s). Leave %s unset for this provider."
+        # Ceph RGW (16.2) reads ownership controls as empty but refuses to set any: 400 InvalidArgument.
+        rgw_refusal = operation == "PutBucketOwnershipControls" and error_code(exc) == "InvalidArgument"
+        if is_not_implemented(exc) or rgw_refusal:
+            raise BucketError(
+                exception=exc,
+                message="Bucket %r: %s does not implement %s (%s). Leave %s unset for this provider."
                 % (self.name, self._where(), operation, error_code(exc) or http_status(exc), option),
             )
         self.fail(exc, operation)
@@ -502,9 +506,9 @@ class BucketManager(object):
         try:
             return parse_policy(response.get("Policy"))
         except ValueError as e:
-            self.module.fail_json(
-                msg="Bucket %r: the provider returned a bucket policy that is not JSON: %s" % (self.name, e)
-            )
+            raise BucketError(
+                message="Bucket %r: the provider returned a bucket policy that is not JSON: %s" % (self.name, e)
+            ) from e
 
     def handle_policy(self, exists):
         if self.params.get("public_access") != "policy":
@@ -578,8 +582,8 @@ class BucketManager(object):
             "`aws s3 rm s3://%s --recursive`), then run again." % (self.name, key, self.name)
         )
         if exc is not None:
-            self.module.fail_json_aws(exc, msg=msg)
-        self.module.fail_json(msg=msg)
+            raise BucketError(exception=exc, message=msg)
+        raise BucketError(message=msg)
 
     def absent(self):
         exists, region = self.head()

@@ -16,6 +16,8 @@ __metaclass__ = type
 
 import json
 
+from ansible_collections.bookwyrm.s3.plugins.module_utils._instance import InstanceError
+
 # psql reads the SQL on stdin so that :'covers_url' is quoted by psql itself (no injection).
 SELECT_SQL = (
     "SELECT coalesce(json_agg(json_build_object('id', id, 'identifier', identifier, 'covers_url', covers_url) "
@@ -25,13 +27,6 @@ UPDATE_SQL = (
     "UPDATE bookwyrm_connector SET covers_url = :'covers_url' "
     "WHERE connector_file = 'self_connector' AND covers_url IS DISTINCT FROM :'covers_url';\n"
 )
-# Inside the db container the credentials come from the container's own environment
-# (compose's env_file: .env), so none of them passes through this host's command lines.
-PSQL = [
-    "sh", "-c",
-    'exec psql -X -q -A -t -v ON_ERROR_STOP=1 -U "$POSTGRES_USER" -d "${POSTGRES_DB:-$POSTGRES_USER}" "$@"',
-    "psql",
-]  # fmt: skip
 
 
 class ConnectorError(Exception):
@@ -39,22 +34,17 @@ class ConnectorError(Exception):
 
 
 class SelfConnector(object):
-    def __init__(self, compose, service="db"):
-        self.compose = compose
-        self.service = service
+    """The self connector rows of an instance (an Instance of _instance.py: psql in the compose
+    project's db container, or a dockerless install's ``manage.py dbshell``)."""
+
+    def __init__(self, instance):
+        self.instance = instance
 
     def _psql(self, sql, variables=None):
-        argv = list(PSQL)
-        for name, value in sorted((variables or {}).items()):
-            argv += ["-v", "%s=%s" % (name, value)]
-        argv += ["-f", "-"]
-        rc, out, err = self.compose.exec_(self.service, argv, data=sql)
-        if rc != 0:
-            raise ConnectorError(
-                "psql in the %s container failed (rc=%s): %s. Is the instance running (docker compose ps)?"
-                % (self.service, rc, (err or out).strip())
-            )
-        return out
+        try:
+            return self.instance.psql(sql, variables)
+        except InstanceError as exc:
+            raise ConnectorError("%s. Is the instance running?" % exc.msg) from exc
 
     def rows(self):
         out = self._psql(SELECT_SQL).strip()

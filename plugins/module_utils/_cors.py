@@ -13,7 +13,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
-import ssl
 import time
 
 try:
@@ -21,16 +20,12 @@ try:
 except ImportError:  # handled by AnsibleAWSModule's own boto3 check
     botocore = None
 
-try:
-    from http.client import HTTPConnection, HTTPSConnection
-    from urllib.parse import quote, urlsplit
-except ImportError:  # pragma: no cover - Python 2 is not supported, kept for sanity tests
-    from urllib import quote  # type: ignore
+from urllib.error import HTTPError
+from urllib.parse import quote, urlsplit
 
-    from httplib import HTTPConnection, HTTPSConnection  # type: ignore
-    from urlparse import urlsplit  # type: ignore
-
+from ansible.module_utils.urls import open_url
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.bookwyrm.s3.plugins.module_utils._errors import CorsError
 from ansible_collections.bookwyrm.s3.plugins.module_utils._s3_client import (
     error_code,
     explain,
@@ -244,30 +239,31 @@ def object_url(bucket, endpoint_url=None, region=None, key=PREFLIGHT_KEY):
 
 
 def preflight(url, origin, method="GET", timeout=10, validate_certs=True, ca_bundle=None):
-    """Send one CORS preflight; returns {status, headers} with the CORS headers (lowercased)."""
-    parts = urlsplit(url)
-    path = parts.path or "/"
-    if parts.query:
-        path += "?" + parts.query
-    if parts.scheme == "https":
-        context = ssl.create_default_context(cafile=ca_bundle) if validate_certs else ssl._create_unverified_context()  # noqa: S323
-        conn = HTTPSConnection(parts.hostname, parts.port, timeout=timeout, context=context)
-    elif parts.scheme == "http":
-        conn = HTTPConnection(parts.hostname, parts.port, timeout=timeout)
-    else:
+    """Send one CORS preflight; returns {status, headers} with the CORS headers (lowercased).
+
+    Through ansible's own HTTP client (open_url), as verify's requests (fetch_url) are."""
+    if urlsplit(url).scheme not in ("http", "https"):
         raise ValueError("preflight URL %r must be http or https" % url)
     try:
-        conn.request("OPTIONS", path, headers={"Origin": origin, "Access-Control-Request-Method": method})
-        response = conn.getresponse()
-        response.read()
-        headers = dict(
-            (name.lower(), value)
-            for name, value in response.getheaders()
-            if name.lower().startswith("access-control-") or name.lower() == "vary"
+        response = open_url(
+            url,
+            method="OPTIONS",
+            headers={"Origin": origin, "Access-Control-Request-Method": method},
+            timeout=timeout,
+            validate_certs=validate_certs,
+            ca_path=ca_bundle,
+            follow_redirects="none",
         )
-        return dict(status=response.status, headers=headers)
-    finally:
-        conn.close()
+        status, answered = response.getcode(), response.headers
+        response.read()
+    except HTTPError as err:  # a 4xx/5xx answer is an answer: a refused preflight, say
+        status, answered = err.code, err.headers
+    headers = dict(
+        (name.lower(), value)
+        for name, value in answered.items()
+        if name.lower().startswith("access-control-") or name.lower() == "vary"
+    )
+    return dict(status=status, headers=headers)
 
 
 def origin_allowed(observed, origin):
@@ -313,21 +309,21 @@ class CorsManager(object):
             raw = params["rules"]
         else:
             if not params.get("domain"):
-                self.module.fail_json(
-                    msg="state=present needs domain (the instance's DOMAIN) or rules (full CORS rules)."
+                raise CorsError(
+                    message="state=present needs domain (the instance's DOMAIN) or rules (full CORS rules)."
                 )
             error = domain_error(params["domain"])
             if error:
-                self.module.fail_json(msg=error)
+                raise CorsError(message=error)
             for origin in params.get("extra_origins") or []:
                 error = origin_error(origin)
                 if error:
-                    self.module.fail_json(msg="extra_origins: " + error)
+                    raise CorsError(message="extra_origins: " + error)
             raw = default_rules(params["domain"], params.get("extra_origins"))
         try:
             return [normalize_rule(rule) for rule in raw]
         except ValueError as e:
-            self.module.fail_json(msg="rules: %s" % e)
+            raise CorsError(message="rules: %s" % e) from e
 
     # -- API -----------------------------------------------------------------------------------
 
@@ -338,16 +334,18 @@ class CorsManager(object):
         if self.params.get("provider_without_cors_api") == "ignore":
             self.module.warn(message)
             return
-        self.module.fail_json_aws(exc, msg=message)
+        raise CorsError(exception=exc, message=message)
 
     def fail(self, exc, operation):
         if error_code(exc) in ("NoSuchBucket", "404"):
-            self.module.fail_json_aws(
-                exc,
-                msg="Bucket %r does not exist at %s: create it first (bookwyrm.s3.bucket)."
+            raise CorsError(
+                exception=exc,
+                message="Bucket %r does not exist at %s: create it first (bookwyrm.s3.bucket)."
                 % (self.bucket, self.endpoint_url or "AWS S3"),
             )
-        self.module.fail_json_aws(exc, msg="Bucket %r: %s" % (self.bucket, explain(exc, operation, self.endpoint_url)))
+        raise CorsError(
+            exception=exc, message="Bucket %r: %s" % (self.bucket, explain(exc, operation, self.endpoint_url))
+        )
 
     def get_rules(self):
         """The current rules, [] when none, or None when the provider has no CORS API."""
@@ -419,7 +417,7 @@ class CorsManager(object):
                 allowed = self.preflight_func(url, origin, **tls)
                 foreign = None if wildcard else self.preflight_func(url, FOREIGN_ORIGIN, **tls)
             except (OSError, ValueError) as e:
-                self.module.fail_json(msg="CORS preflight to %s failed: %s" % (url, e), preflight=result)
+                raise CorsError(message="CORS preflight to %s failed: %s" % (url, e), preflight=result) from e
             result.update(
                 origin=dict(
                     origin=origin,
@@ -441,8 +439,8 @@ class CorsManager(object):
             if attempt + 1 < self.preflight_attempts:
                 time.sleep(self.preflight_delay)
         if not result["origin"]["allowed"]:
-            self.module.fail_json(
-                msg=(
+            raise CorsError(
+                message=(
                     "CORS preflight check failed: OPTIONS %s with Origin %s answered %s without "
                     "Access-Control-Allow-Origin: %s. The bucket's rules are set but the server does not apply them "
                     "at this URL; check preflight_url (the URL browsers load files from) and any CDN or proxy in "
@@ -451,8 +449,8 @@ class CorsManager(object):
                 preflight=result,
                 changed=self.changed,
             )
-        self.module.fail_json(
-            msg=(
+        raise CorsError(
+            message=(
                 "CORS preflight check failed: a foreign origin (%s) is allowed too (status %s, "
                 "Access-Control-Allow-Origin: %s). The server's own CORS setting overrides the bucket's rules; "
                 "restrict it on the server side (SeaweedFS: -s3.allowedOrigins, MinIO: MINIO_API_CORS_ALLOW_ORIGIN)."
@@ -465,7 +463,6 @@ class CorsManager(object):
             preflight=result,
             changed=self.changed,
         )
-        return result
 
     # -- run -----------------------------------------------------------------------------------
 

@@ -18,6 +18,8 @@ except ImportError:  # handled by AnsibleAWSModule's own boto3 check
     botocore = None
     Config = None
 
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
 try:
     from urllib.parse import urlsplit
 except ImportError:  # pragma: no cover - Python 2 is not supported, kept for sanity tests
@@ -73,6 +75,16 @@ def s3_config(addressing_style="auto", max_pool_connections=10, max_attempts=8):
         )
     except TypeError:  # botocore < 1.36 neither sends nor knows the new checksums
         return Config(**kwargs)
+
+
+def s3_client(module):
+    """The S3 client of a bucket-level module: this collection's Config, AWSRetry's backoff
+    (calls pass ``aws_retry=True``)."""
+    return module.client(
+        "s3",
+        retry_decorator=AWSRetry.jittered_backoff(),
+        config=s3_config(addressing_style=module.params["addressing_style"]),
+    )
 
 
 def error_code(exc):

@@ -101,18 +101,12 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.boto3
   - bookwyrm.s3.s3_compat
+  - bookwyrm.s3.attributes
 attributes:
-  check_mode:
-    support: full
   diff_mode:
-    support: full
     details:
       - Shows whether the bucket exists and the C(BookWyrmPublicRead) policy statement (and the
         ownership and public access block settings when managed), before and after.
-  idempotent:
-    description:
-      - When run twice in a row outside check mode, with the same arguments, the second run reports no change.
-    support: full
   platform:
     platforms: all
 notes:
@@ -223,13 +217,13 @@ except ImportError:
     pass
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.bookwyrm.s3.plugins.module_utils._bucket import (
     DEFAULT_PUBLIC_PREFIXES,
     OWNERSHIP_CHOICES,
     BucketManager,
 )
-from ansible_collections.bookwyrm.s3.plugins.module_utils._s3_client import S3_COMPAT_ARGUMENT_SPEC, s3_config
+from ansible_collections.bookwyrm.s3.plugins.module_utils._errors import BucketError, fail
+from ansible_collections.bookwyrm.s3.plugins.module_utils._s3_client import S3_COMPAT_ARGUMENT_SPEC, s3_client
 
 ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True, aliases=["bucket"]),
@@ -245,13 +239,13 @@ ARGUMENT_SPEC.update(S3_COMPAT_ARGUMENT_SPEC)
 
 def main():
     module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    client = module.client(
-        "s3",
-        retry_decorator=AWSRetry.jittered_backoff(),
-        config=s3_config(addressing_style=module.params["addressing_style"]),
-    )
+    client = s3_client(module)
     manager = BucketManager(module, client)
-    module.exit_json(**manager.run())
+    try:
+        result = manager.run()
+    except BucketError as error:  # raised in module_utils, reported once here
+        fail(module, error)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

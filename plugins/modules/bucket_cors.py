@@ -115,17 +115,11 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.boto3
   - bookwyrm.s3.s3_compat
+  - bookwyrm.s3.attributes
 attributes:
-  check_mode:
-    support: full
   diff_mode:
-    support: full
     details:
       - Shows the rules before and after.
-  idempotent:
-    description:
-      - When run twice in a row outside check mode, with the same arguments, the second run reports no change.
-    support: full
   platform:
     platforms: all
 notes:
@@ -249,9 +243,9 @@ except ImportError:
     pass
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.bookwyrm.s3.plugins.module_utils._cors import CorsManager
-from ansible_collections.bookwyrm.s3.plugins.module_utils._s3_client import S3_COMPAT_ARGUMENT_SPEC, s3_config
+from ansible_collections.bookwyrm.s3.plugins.module_utils._errors import CorsError, fail
+from ansible_collections.bookwyrm.s3.plugins.module_utils._s3_client import S3_COMPAT_ARGUMENT_SPEC, s3_client
 
 ARGUMENT_SPEC = dict(
     bucket=dict(type="str", required=True, aliases=["name"]),
@@ -282,13 +276,13 @@ def main():
         supports_check_mode=True,
         mutually_exclusive=[("rules", "domain"), ("rules", "extra_origins")],
     )
-    client = module.client(
-        "s3",
-        retry_decorator=AWSRetry.jittered_backoff(),
-        config=s3_config(addressing_style=module.params["addressing_style"]),
-    )
+    client = s3_client(module)
     manager = CorsManager(module, client)
-    module.exit_json(**manager.run())
+    try:
+        result = manager.run()
+    except CorsError as error:  # raised in module_utils, reported once here
+        fail(module, error)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ description:
   - Current instances have no such row; then the module reports C(ok) and changes nothing.
   - Runs C(psql) in the instance's own database container through docker compose (v2 plugin or
     legacy docker-compose), with the credentials the container already has.
+  - With O(install=dockerless), runs C(manage.py dbshell) as O(user) from O(project_src) with the
+    instance's venv instead, so psql gets the credentials of the instance's own C(.env).
 author:
   - bookwyrm.s3 contributors (@bookwyrm-s3)
 options:
@@ -28,6 +30,15 @@ options:
     description: The instance's directory (where C(docker-compose.yml) and C(.env) are).
     type: path
     required: true
+  install:
+    description: The kind of install, docker compose or dockerless (systemd units, a venv in O(project_src)).
+    type: str
+    choices: [docker, dockerless]
+    default: docker
+  user:
+    description: With O(install=dockerless), the system user the instance runs as.
+    type: str
+    default: bookwyrm
   project_name:
     description: The compose project name, when it is not the directory's name.
     type: str
@@ -51,17 +62,10 @@ options:
     required: true
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - bookwyrm.s3.attributes
 attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
   platform:
     platforms: posix
-  idempotent:
-    description:
-      - When run twice in a row, the second run reports no change.
-    support: full
 """
 
 EXAMPLES = r"""
@@ -80,7 +84,7 @@ connectors:
   sample: [{"id": 4, "identifier": "example.com", "covers_url": "https://media.example.com/images/"}]
 compose:
   description: The compose command used.
-  returned: always
+  returned: with O(install=docker)
   type: str
   sample: docker compose
 """
@@ -88,8 +92,10 @@ compose:
 import re
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.bookwyrm.s3.plugins.module_utils._compose import Compose, ComposeError
+from ansible_collections.bookwyrm.s3.plugins.module_utils._compose import ComposeInstance
 from ansible_collections.bookwyrm.s3.plugins.module_utils._connector import ConnectorError, SelfConnector
+from ansible_collections.bookwyrm.s3.plugins.module_utils._instance import InstanceError
+from ansible_collections.bookwyrm.s3.plugins.module_utils._systemd import SystemdInstance
 
 ARGUMENT_SPEC = dict(
     project_src=dict(type="path", required=True),
@@ -98,6 +104,8 @@ ARGUMENT_SPEC = dict(
     compose_command=dict(type="str", default="auto", choices=["auto", "v2", "v1"]),
     service=dict(type="str", default="db"),
     covers_url=dict(type="str", required=True),
+    install=dict(type="str", default="docker", choices=["docker", "dockerless"]),
+    user=dict(type="str", default="bookwyrm"),
 )
 
 
@@ -117,22 +125,28 @@ class ConnectorManager(object):
         self.validate()
         params = self.params
         try:
-            compose = Compose(
-                self.module.run_command,
-                params["project_src"],
-                params["project_name"],
-                params["files"],
-                params["compose_command"],
-            )
-            connector = SelfConnector(compose, params["service"])
+            if params["install"] == "dockerless":
+                instance = SystemdInstance(self.module.run_command, params["project_src"], params["user"])
+            else:
+                instance = ComposeInstance(
+                    self.module.run_command,
+                    params["project_src"],
+                    project_name=params["project_name"],
+                    files=params["files"],
+                    compose_command=params["compose_command"],
+                    db_service=params["service"],
+                )
+            connector = SelfConnector(instance)
             before, after = connector.plan(params["covers_url"])
             changed = before != after
             if changed and not self.module.check_mode:
                 connector.apply(params["covers_url"])
                 after = connector.rows()
-        except (ComposeError, ConnectorError) as exc:
+        except (InstanceError, ConnectorError) as exc:
             self.module.fail_json(msg=str(exc))
-        result = dict(changed=changed, connectors=after, compose=" ".join(compose.argv))
+        result = dict(changed=changed, connectors=after)
+        if getattr(instance, "compose", None) is not None:
+            result["compose"] = " ".join(instance.compose.argv)
         if self.module._diff:
             result["diff"] = dict(before={"connectors": before}, after={"connectors": after})
         self.module.exit_json(**result)

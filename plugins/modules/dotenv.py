@@ -44,20 +44,16 @@ author:
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.files
+  - bookwyrm.s3.attributes
 
 attributes:
-  check_mode:
-    support: full
   diff_mode:
-    support: full
     details:
       - The values of secret keys are replaced by C(<hidden>) on every line of the diff, changed
         or not (C(<hidden, changed>) where a secret value changes). See O(secret_keys).
   idempotent:
-    description:
-      - When run twice in a row with the same options, the second run reports no change and
-        does not modify the file.
-    support: full
+    details:
+      - The second run does not modify the file.
   platform:
     platforms: posix
   safe_file_operations:

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: media_sync
-short_description: Copy a BookWyrm media tree to an S3 bucket prefix, or back
+short_description: Copy a BookWyrm media tree to an S3 bucket prefix, or back, or from another bucket
 version_added: 0.1.0
 description:
   - Uploads the files below O(path) that are missing in O(bucket) under O(prefix) (O(direction=push)),
@@ -21,6 +21,10 @@ description:
     is a conflict; it is reported and left alone unless O(overwrite=true).
   - Every object appears whole or not at all, so a run that is killed can simply be run again;
     it moves only what is still missing.
+  - With O(source), copies the objects of another bucket's prefix (an instance's current bucket,
+    when it moves to a new bucket or provider) that O(bucket) lacks, instead of a local tree;
+    server-side (C(CopyObject)) when one endpoint and one set of credentials reach both buckets,
+    streamed object by object otherwise (never through a local copy). The source is only read.
 author:
   - bookwyrm.s3 contributors (@bookwyrm-s3)
 options:
@@ -28,8 +32,53 @@ options:
     description:
       - The local directory, for example the media volume's C(_data) directory on the Docker host.
       - Symbolic links are followed only to files inside this directory.
+      - Required unless O(source) is given; the two exclude each other.
     type: path
-    required: true
+  source:
+    description:
+      - Another bucket to copy from, instead of O(path). Its objects under O(source.prefix) are
+        copied to O(bucket) under O(prefix) when missing there; an object already there with the
+        same content is left alone, one with other content is a conflict (see O(overwrite)).
+      - Nothing in the source is changed or deleted.
+      - O(direction) must be V(push) (the default).
+    type: dict
+    suboptions:
+      bucket:
+        description: The source bucket.
+        type: str
+        required: true
+      prefix:
+        description: The source's key prefix; default the same as O(prefix).
+        type: str
+      endpoint_url:
+        description: The source's endpoint; default O(endpoint_url).
+        type: str
+      region:
+        description: The source's region; default O(region).
+        type: str
+      access_key:
+        description: The source's access key; default O(access_key) (the same account).
+        type: str
+      secret_key:
+        description: The source's secret key; default O(secret_key).
+        type: str
+      session_token:
+        description: The source's session token, with temporary credentials.
+        type: str
+      addressing_style:
+        description: How requests address the source bucket (see O(addressing_style)); default the same.
+        type: str
+        choices: [auto, path, virtual]
+      method:
+        description:
+          - V(server-side) copies with C(CopyObject) through the target's client; the target's
+            credentials must be able to read the source.
+          - V(streamed) reads each object from the source and writes it to the target as it arrives.
+          - V(auto) is V(server-side) when the source's endpoint and access key are the target's,
+            V(streamed) otherwise.
+        type: str
+        choices: [auto, server-side, streamed]
+        default: auto
   bucket:
     description: The bucket.
     type: str
@@ -69,8 +118,24 @@ options:
   workers:
     description:
       - How many transfers run at once, in all worker processes together.
+      - V(0) (the default) sizes it from the round trip of the first listing requests, from 16
+        for a server on the same network up to 128 for one far away.
     type: int
-    default: 16
+    default: 0
+  engine:
+    description:
+      - How files are sent and fetched.
+      - V(auto) picks the default supported engine (V(boto3)).
+      - V(boto3) uses boto3's public API (C(put_object) for small files, its transfer manager for
+        big ones and for downloads).
+      - V(crt) uses s3transfer's CRT transfer manager (native code); it needs C(awscrt) on the
+        managed host (C(pip install 'boto3[crt]')).
+      - V(botocore_internals) signs and sends small PUTs and parses listings through botocore's
+        private attributes; a later botocore release may break it (the module then falls back to
+        plain C(put_object)). See the collection's C(docs/benchmarks.md) for what each costs.
+    type: str
+    choices: [auto, boto3, crt, botocore_internals]
+    default: auto
   processes:
     description:
       - How many worker processes share the transfers (each runs O(workers) / O(processes)
@@ -80,7 +145,6 @@ options:
         own process.
     type: int
     default: 0
-    version_added: 0.2.0
   multipart_threshold_mb:
     description: Files of this size and larger are uploaded in parts.
     type: int
@@ -114,26 +178,23 @@ options:
         reads its progress file; it needs no other setting and works over any connection.
     type: int
     default: 10
-    version_added: 0.2.0
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
   - bookwyrm.s3.s3_compat
+  - bookwyrm.s3.attributes
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    support: full
     details: Lists and compares, then reports what would move.
   diff_mode:
-    support: full
     details: The diff lists a sample of the keys that would move.
   platform:
     platforms: posix
   idempotent:
-    description:
-      - When run twice in a row, the second run finds nothing missing and changes nothing.
-    support: full
+    details:
+      - The second run finds nothing missing and changes nothing.
 seealso:
   - module: community.aws.s3_sync
     description: A general sync; reads every file, serial, no check mode.
@@ -158,6 +219,18 @@ EXAMPLES = r"""
   check_mode: true
   register: planned
 
+- name: Move to another bucket - what only the current bucket holds (covers written since the cutover)
+  bookwyrm.s3.media_sync:
+    bucket: bookwyrm-media-new
+    source:
+      bucket: bookwyrm-media
+      endpoint_url: https://s3.fr-par.scw.cloud
+      access_key: "{{ vault_old_access_key }}"
+      secret_key: "{{ vault_old_secret_key }}"
+    acl: public-read
+    endpoint_url: https://s3.nl-ams.scw.cloud
+    region: nl-ams
+
 - name: Bring media written after the cutover back down for a rollback
   bookwyrm.s3.media_sync:
     path: /var/lib/docker/volumes/bookwyrm_media_volume/_data
@@ -172,11 +245,11 @@ stats:
   type: dict
   contains:
     scanned:
-      description: Files looked at (local files when pushing, objects when pulling).
+      description: Files looked at (local files when pushing, objects when pulling, source objects when copying).
       type: int
       sample: 10234
     uploaded:
-      description: Objects uploaded.
+      description: Objects uploaded (or copied from O(source)).
       type: int
       sample: 120
     downloaded:
@@ -227,6 +300,11 @@ error_files:
   returned: always
   type: list
   elements: dict
+source:
+  description: The bucket and prefix copied from, and the method used (V(server-side) or V(streamed)).
+  returned: when O(source) is given
+  type: dict
+  sample: {"bucket": "bookwyrm-media", "prefix": "images", "method": "server-side"}
 skipped_symlinks:
   description: Symbolic links not followed (they point outside O(path), to a directory, or nowhere).
   returned: always
@@ -234,9 +312,19 @@ skipped_symlinks:
   elements: str
 """
 
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import get_aws_connection_info
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.bookwyrm.s3.plugins.module_utils._media_sync import MB, SAMPLE_SIZE, MediaSync
+from ansible_collections.bookwyrm.s3.plugins.module_utils._media_copy import CopySource, resolve_copy_method
+from ansible_collections.bookwyrm.s3.plugins.module_utils._media_errors import MediaSyncSourceError
+from ansible_collections.bookwyrm.s3.plugins.module_utils._media_remote import raw_timestamps
+from ansible_collections.bookwyrm.s3.plugins.module_utils._media_sync import (
+    MB,
+    SAMPLE_SIZE,
+    MediaSync,
+    validate_options,
+)
+from ansible_collections.bookwyrm.s3.plugins.module_utils._media_transfer import make_crt_manager, resolve_engine
 from ansible_collections.bookwyrm.s3.plugins.module_utils._s3_client import (
     S3_COMPAT_ARGUMENT_SPEC,
     explain,
@@ -244,22 +332,38 @@ from ansible_collections.bookwyrm.s3.plugins.module_utils._s3_client import (
 )
 
 try:
+    import boto3
     import botocore
     import botocore.config
+    import botocore.session
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
 import os
 
+SOURCE_SPEC = dict(
+    bucket=dict(type="str", required=True),
+    prefix=dict(type="str"),
+    endpoint_url=dict(type="str"),
+    region=dict(type="str"),
+    access_key=dict(type="str", no_log=True),
+    secret_key=dict(type="str", no_log=True),
+    session_token=dict(type="str", no_log=True),
+    addressing_style=dict(type="str", choices=["auto", "path", "virtual"]),
+    method=dict(type="str", default="auto", choices=["auto", "server-side", "streamed"]),
+)
+
 ARGUMENT_SPEC = dict(
-    path=dict(type="path", required=True),
+    path=dict(type="path"),
+    source=dict(type="dict", options=SOURCE_SPEC),
     bucket=dict(type="str", required=True),
     prefix=dict(type="str", default="images"),
     direction=dict(type="str", default="push", choices=["push", "pull"]),
     acl=dict(type="str", default=""),
     compare=dict(type="str", default="size", choices=["size", "checksum"]),
     overwrite=dict(type="bool", default=False),
-    workers=dict(type="int", default=16),
+    workers=dict(type="int", default=0),
+    engine=dict(type="str", default="auto", choices=["auto", "boto3", "crt", "botocore_internals"]),
     processes=dict(type="int", default=0),
     multipart_threshold_mb=dict(type="int", default=64),
     multipart_chunksize_mb=dict(type="int", default=16),
@@ -270,142 +374,168 @@ ARGUMENT_SPEC = dict(
     **S3_COMPAT_ARGUMENT_SPEC,
 )
 
-CANNED_ACLS = (
-    "",
-    "private",
-    "public-read",
-    "public-read-write",
-    "authenticated-read",
-    "aws-exec-read",
-    "bucket-owner-read",
-    "bucket-owner-full-control",
-)
+
+def make_client(module, connections=16):
+    config = s3_config(module.params["addressing_style"], max_pool_connections=connections + 4)
+    try:
+        config = config.merge(botocore.config.Config(tcp_keepalive=True))
+    except (AttributeError, TypeError):  # botocore without tcp_keepalive
+        pass
+    return module.client("s3", config=config)
 
 
-class MediaSyncManager(object):
-    def __init__(self, module):
-        self.module = module
-        self.params = module.params
+def target_session(module, botocore_session=None):
+    """A boto3 session with the target's credentials (and the connection parameters)."""
+    region, endpoint, params = get_aws_connection_info(module)
+    keys = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "profile_name")
+    credentials = dict((k, params.get(k)) for k in keys if params.get(k))
+    return boto3.session.Session(botocore_session=botocore_session, **credentials), region, endpoint, params
 
-    def validate(self):
-        params = self.params
-        if not os.path.isdir(params["path"]):
-            if params["direction"] == "push":
-                self.module.fail_json(
-                    msg="path %s is not a directory. Give the media directory, e.g. the media "
-                    "volume's Mountpoint from 'docker volume inspect'." % params["path"]
-                )
-            if not os.path.isdir(os.path.dirname(params["path"].rstrip("/")) or "/"):
-                self.module.fail_json(msg="path %s does not exist and neither does its parent." % params["path"])
-        if not 1 <= params["workers"] <= 256:
-            self.module.fail_json(msg="workers must be between 1 and 256, got %d." % params["workers"])
-        if not 0 <= params["processes"] <= 64:
-            self.module.fail_json(msg="processes must be between 0 (auto) and 64, got %d." % params["processes"])
-        if params["progress_interval"] < 0:
-            self.module.fail_json(msg="progress_interval must be 0 (off) or more seconds.")
-        if params["acl"] not in CANNED_ACLS:
-            self.module.fail_json(
-                msg="acl %r is not a canned ACL; use one of: %s (empty for none)."
-                % (params["acl"], ", ".join(a for a in CANNED_ACLS if a))
-            )
-        if params["multipart_chunksize_mb"] < 5:
-            self.module.fail_json(msg="multipart_chunksize_mb must be at least 5 (S3's smallest part size).")
-        if params["multipart_threshold_mb"] < 5:
-            self.module.fail_json(msg="multipart_threshold_mb must be at least 5.")
 
-    def processes(self):
-        wanted = self.params["processes"]
-        if wanted == 0:
-            wanted = min(os.cpu_count() or 1, 8)
-        return max(1, min(wanted, self.params["workers"]))
+def make_list_client(module, connections=16):
+    """The client that lists the target: its timestamps stay text (nothing reads them)."""
+    session, region, endpoint, params = target_session(module, raw_timestamps(botocore.session.get_session()))
+    config = s3_config(module.params["addressing_style"], max_pool_connections=connections + 4)
+    return session.client(
+        "s3", endpoint_url=endpoint or None, region_name=region, verify=params.get("verify", True), config=config
+    )
 
-    def client(self, connections=None):
-        config = s3_config(
-            self.params["addressing_style"], max_pool_connections=(connections or self.params["workers"]) + 4
+
+def crt_factory(module, client):
+    def factory():
+        session, _region, _endpoint, params = target_session(module)
+        return make_crt_manager(session, client, module.params["workers"] or 16, verify=params.get("verify"))
+
+    return factory
+
+
+def make_source(module, connections):
+    """The CopySource of O(source): its own client, the target's settings where it gives none."""
+    source = module.params["source"]
+    region, endpoint, params = get_aws_connection_info(module)
+    access_key = source["access_key"] or params.get("aws_access_key_id")
+    endpoint_url = source["endpoint_url"] or endpoint
+    method = resolve_copy_method(source["method"], endpoint_url, endpoint, access_key, params.get("aws_access_key_id"))
+    own_token = None if source["access_key"] else params.get("aws_session_token")
+    credentials = dict(
+        aws_access_key_id=access_key,
+        aws_secret_access_key=source["secret_key"] or params.get("aws_secret_access_key"),
+        aws_session_token=source["session_token"] or own_token,
+    )
+    if not access_key:  # the default chain (profile, instance role), as for the target
+        credentials = dict(profile_name=params.get("profile_name")) if params.get("profile_name") else {}
+    addressing = source["addressing_style"] or module.params["addressing_style"]
+    config = s3_config(addressing, max_pool_connections=connections + 4)
+    client = boto3.session.Session(**credentials).client(
+        "s3",
+        endpoint_url=endpoint_url or None,
+        region_name=source["region"] or region,
+        verify=params.get("verify", True),
+        config=config,
+    )
+    prefix = module.params["prefix"] if source["prefix"] is None else source["prefix"]
+    return CopySource(client, source["bucket"], prefix, method), endpoint_url
+
+
+def processes(params):
+    wanted = params["processes"]
+    if wanted == 0:
+        wanted = min(os.cpu_count() or 1, 8)
+    return max(1, wanted)
+
+
+def report(module, result):
+    """exit_json, or fail_json naming what failed when files failed to transfer."""
+    params = module.params
+    stats = result["stats"]
+    moved = stats["uploaded"] + stats["downloaded"]
+    result["changed"] = moved > 0
+    if module._diff and moved:
+        names = result.get("transferred_files") or result.get("sample") or []
+        lines = ["+ %s" % name for name in names[:SAMPLE_SIZE]]
+        if moved > len(lines):
+            lines.append("... and %d more" % (moved - len(lines)))
+        where = "s3://%s/%s" % (params["bucket"], params["prefix"]) if params["direction"] == "push" else params["path"]
+        result["diff"] = dict(before_header=where, after_header=where, before="", after="\n".join(lines) + "\n")
+    if stats["errors"]:
+        done = (
+            "uploaded %d" % stats["uploaded"]
+            if params["direction"] == "push"
+            else "downloaded %d" % stats["downloaded"]
         )
-        try:
-            config = config.merge(botocore.config.Config(tcp_keepalive=True))
-        except (AttributeError, TypeError):  # botocore without tcp_keepalive
-            pass
-        return self.module.client("s3", config=config)
-
-    def run(self):
-        self.validate()
-        params = self.params
-        processes = self.processes()
-        per_process = -(-params["workers"] // processes)
-        sync = MediaSync(
-            client=self.client(),
-            client_factory=lambda: self.client(per_process),
-            processes=processes,
-            fast_put=True,
-            bucket=params["bucket"],
-            prefix=params["prefix"],
-            root=params["path"],
-            direction=params["direction"],
-            acl=params["acl"],
-            compare=params["compare"],
-            overwrite=params["overwrite"],
-            workers=params["workers"],
-            multipart_threshold=params["multipart_threshold_mb"] * MB,
-            multipart_chunksize=params["multipart_chunksize_mb"] * MB,
-            cache_control=params["cache_control"],
-            keep_files=params["return_files"],
-            progress_path=params["progress_file"],
-            progress_interval=params["progress_interval"] or 10,
-            check_mode=self.module.check_mode,
+        reason = result["abort_reason"] or result["error_files"][0]["reason"]
+        module.fail_json(
+            msg="%d of %d files failed to transfer (%s before stopping%s). Last error: %s. Nothing was deleted "
+            "and every finished object is whole: run the same task again once the cause is fixed; "
+            "it moves only what is missing."
+            % (
+                stats["errors"],
+                stats["scanned"],
+                done,
+                ", gave up after repeated errors" if result["aborted"] else "",
+                reason,
+            ),
+            **result,
         )
-        if params["direction"] == "pull" and not self.module.check_mode:
-            os.makedirs(params["path"], exist_ok=True)
-        try:
-            result = sync.run()
-        except is_boto3_error_code(["NoSuchBucket"]) as exc:
-            self.module.fail_json(msg=explain(exc, "Listing s3://%s" % params["bucket"], params.get("endpoint_url")))
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:  # pylint: disable=duplicate-except
-            self.module.fail_json_aws(
-                exc,
-                msg=explain(
-                    exc, "Listing s3://%s/%s" % (params["bucket"], params["prefix"]), params.get("endpoint_url")
-                ),
-            )
-        stats = result["stats"]
-        moved = stats["uploaded"] + stats["downloaded"]
-        result["changed"] = moved > 0
-        if self.module._diff and moved:
-            names = result.get("transferred_files") or result.get("sample") or []
-            lines = ["+ %s" % name for name in names[:SAMPLE_SIZE]]
-            if moved > len(lines):
-                lines.append("... and %d more" % (moved - len(lines)))
-            where = (
-                "s3://%s/%s" % (params["bucket"], params["prefix"]) if params["direction"] == "push" else params["path"]
-            )
-            result["diff"] = dict(before_header=where, after_header=where, before="", after="\n".join(lines) + "\n")
-        if stats["errors"]:
-            done = (
-                "uploaded %d" % stats["uploaded"]
-                if params["direction"] == "push"
-                else "downloaded %d" % stats["downloaded"]
-            )
-            reason = result["abort_reason"] or result["error_files"][0]["reason"]
-            msg = (
-                "%d of %d files failed to transfer (%s before stopping%s). Last error: %s. Nothing was deleted "
-                "and every finished object is whole: run the same task again once the cause is fixed; "
-                "it moves only what is missing."
-                % (
-                    stats["errors"],
-                    stats["scanned"],
-                    done,
-                    ", gave up after repeated errors" if result["aborted"] else "",
-                    reason,
-                )
-            )
-            self.module.fail_json(msg=msg, **result)
-        self.module.exit_json(**result)
+    module.exit_json(**result)
+
+
+def run(module):
+    params = module.params
+    validate_options(params)
+    client = make_client(module, params["workers"] or 16)
+    source = None
+    if params["source"]:
+        source, module.source_endpoint = make_source(module, params["workers"] or 16)
+    sync = MediaSync(
+        client=client,
+        client_factory=lambda connections=None: make_client(module, connections or params["workers"] or 16),
+        list_client=make_list_client(module),
+        crt_factory=crt_factory(module, client),
+        engine=resolve_engine(params["engine"]),
+        processes=processes(params),
+        bucket=params["bucket"],
+        prefix=params["prefix"],
+        root=params["path"],
+        direction="copy" if source else params["direction"],
+        source=source,
+        acl=params["acl"],
+        compare=params["compare"],
+        overwrite=params["overwrite"],
+        workers=params["workers"],
+        multipart_threshold=params["multipart_threshold_mb"] * MB,
+        multipart_chunksize=params["multipart_chunksize_mb"] * MB,
+        cache_control=params["cache_control"],
+        keep_files=params["return_files"],
+        progress_path=params["progress_file"],
+        progress_interval=params["progress_interval"] or 10,
+        check_mode=module.check_mode,
+    )
+    if params["direction"] == "pull" and not module.check_mode:
+        os.makedirs(params["path"], exist_ok=True)
+    return sync.run()
 
 
 def main():
-    module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    MediaSyncManager(module).run()
+    module = AnsibleAWSModule(
+        argument_spec=ARGUMENT_SPEC,
+        supports_check_mode=True,
+        required_one_of=[("path", "source")],
+        mutually_exclusive=[("path", "source")],
+    )
+    module.source_endpoint = None
+    try:
+        result = run(module)
+    except AnsibleAWSError as exc:  # the typed errors of module_utils, reported once here
+        if exc.exception is not None:
+            # a source's error is about the source's endpoint and credentials
+            source = isinstance(exc, MediaSyncSourceError)
+            endpoint = module.source_endpoint if source else module.params.get("endpoint_url")
+            exc.message = explain(exc.exception, exc.message, endpoint)
+            if source:
+                exc.message += " (the source bucket's: source.endpoint_url, source.access_key, source.secret_key)"
+        module.fail_json_aws_error(exc)
+    report(module, result)
 
 
 if __name__ == "__main__":

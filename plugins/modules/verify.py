@@ -17,6 +17,14 @@ description:
     point at the storage URL, that the theme stylesheet, its web font and a media file answer
     200 with the right content type, that the font is allowed cross-origin (CORS) for the
     instance's origin, and that anonymous listing of the bucket is refused.
+  - Static files and media are told apart by prefix, as BookWyrm's STATIC_URL and MEDIA_URL do
+    (C(.../static/) and C(.../images/)), so the logo and favicon under C(static/images/) are
+    static files. Cover thumbnails in C(srcset) count as media.
+  - The web font is looked for in the theme stylesheet and in every stylesheet it pulls in with
+    C(@import) (BookWyrm's fonts are in C(vendor/icons.css)). Finding no font fails the check,
+    since the font and CORS checks would otherwise have tested nothing.
+  - A check that has nothing to test (a page without any cover or avatar) is reported with
+    C(skipped=true) and a warning, never as a silent pass.
   - Read-only; makes only GET and OPTIONS requests. Each failed check says what to fix.
 author:
   - bookwyrm.s3 contributors (@bookwyrm-s3)
@@ -38,6 +46,14 @@ options:
   listing_url:
     description: The bucket's listing URL; anonymous requests to it must be refused. Skipped when not given.
     type: str
+  bypass_cache:
+    description:
+      - Fetch the page past proxy caches, as a logged-in reader would, with a query string no cache has
+        seen and a C(sessionid) cookie (BookWyrm's nginx caches anonymous pages for a minute and
+        bypasses that cache for sessions). The cookie names no real session; the page is rendered
+        for an anonymous visitor.
+    type: bool
+    default: true
   timeout:
     description: Seconds to wait for each request.
     type: int
@@ -50,20 +66,29 @@ options:
     description: Fail when a check fails; otherwise only report.
     type: bool
     default: true
+  reclaim_manifest:
+    description:
+      - The manifest of M(bookwyrm.s3.reclaim) on the host. When it lists a file that is no longer on the disk,
+        the old link C(INSTANCE/images/PATH) of the last such file must answer with a redirect to
+        C(STORAGE_URL/images/PATH), which must serve the bytes the file had (its MD5).
+      - Ignored when the file does not exist.
+    type: path
+  media_path:
+    description: The local media tree, to tell which files of O(reclaim_manifest) are gone (needed with it).
+    type: path
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - bookwyrm.s3.attributes
 attributes:
   check_mode:
-    support: full
     details: Runs the same read-only checks.
   diff_mode:
     support: none
   platform:
     platforms: posix
   idempotent:
-    description:
+    details:
       - Changes nothing, ever.
-    support: full
 """
 
 EXAMPLES = r"""
@@ -72,6 +97,13 @@ EXAMPLES = r"""
     instance_url: https://books.example.com/
     storage_url: https://media.example.com
     listing_url: https://s3.example.com/bookwyrm-media
+
+- name: The same, and an old link of a file reclaimed from the disk redirects to the bucket
+  bookwyrm.s3.verify:
+    instance_url: https://books.example.com/
+    storage_url: https://media.example.com
+    reclaim_manifest: /opt/bookwyrm/bookwyrm-s3-reclaimed.jsonl
+    media_path: /var/lib/docker/volumes/bookwyrm_media_volume/_data
 """
 
 RETURN = r"""
@@ -89,10 +121,17 @@ failed_checks:
   returned: always
   type: list
   elements: str
+skipped_checks:
+  description: The names of the checks that found nothing to test (each also gives a warning).
+  returned: always
+  type: list
+  elements: str
 """
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import fetch_url
+from ansible_collections.bookwyrm.s3.plugins.module_utils._errors import ReclaimError
+from ansible_collections.bookwyrm.s3.plugins.module_utils._reclaim import Manifest
 from ansible_collections.bookwyrm.s3.plugins.module_utils._verify import SiteVerifier
 
 try:
@@ -108,6 +147,9 @@ ARGUMENT_SPEC = dict(
     timeout=dict(type="int", default=15),
     validate_certs=dict(type="bool", default=True),
     fail_on_error=dict(type="bool", default=True),
+    bypass_cache=dict(type="bool", default=True),
+    reclaim_manifest=dict(type="path"),
+    media_path=dict(type="path"),
 )
 
 
@@ -116,7 +158,9 @@ class VerifyManager(object):
         self.module = module
         self.params = module.params
 
-    def fetch(self, url, method, headers):
+    def fetch(self, url, method, headers, follow=True):
+        # fetch_url reads follow_redirects from the module's parameters only
+        self.params["follow_redirects"] = "urllib2" if follow else "none"
         response, info = fetch_url(self.module, url, method=method, headers=headers, timeout=self.params["timeout"])
         body = b""
         if response is not None:
@@ -135,12 +179,32 @@ class VerifyManager(object):
         if not origin:
             parts = urlsplit(params["instance_url"])
             origin = "%s://%s" % (parts.scheme, parts.netloc)
+        old_links = []
+        if params["reclaim_manifest"]:
+            try:
+                old_links = Manifest(params["reclaim_manifest"]).gone(params["media_path"], limit=1)
+            except ReclaimError as error:
+                self.module.fail_json(msg=error.message)
         verifier = SiteVerifier(
-            self.fetch, params["instance_url"], params["storage_url"], origin, params["listing_url"]
+            self.fetch,
+            params["instance_url"],
+            params["storage_url"],
+            origin,
+            params["listing_url"],
+            bypass_cache=params["bypass_cache"],
+            old_links=old_links,
         )
         checks = verifier.run()
         failed = [c for c in checks if not c["ok"]]
-        result = dict(changed=False, checks=checks, failed_checks=[c["name"] for c in failed])
+        skipped = [c for c in checks if c.get("skipped")]
+        for item in skipped:
+            self.module.warn("verify: %s was not tested: %s" % (item["name"], item["detail"]))
+        result = dict(
+            changed=False,
+            checks=checks,
+            failed_checks=[c["name"] for c in failed],
+            skipped_checks=[c["name"] for c in skipped],
+        )
         if failed and params["fail_on_error"]:
             msg = "; ".join("%s: %s. %s" % (c["name"], c["detail"], c.get("remedy", "")) for c in failed)
             self.module.fail_json(msg="The instance does not serve from the bucket as it should. " + msg, **result)
@@ -148,7 +212,9 @@ class VerifyManager(object):
 
 
 def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module = AnsibleModule(
+        argument_spec=ARGUMENT_SPEC, supports_check_mode=True, required_by=dict(reclaim_manifest=["media_path"])
+    )
     VerifyManager(module).run()
 
 

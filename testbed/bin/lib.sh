@@ -55,6 +55,12 @@ ensure_docker() {
   wait_for 60 "the Docker engine" docker info
 }
 
+# The SSH target (testbed/ssh_target.py) needs an sshd binary and sudo on this machine.
+ensure_ssh_packages() {
+  if [[ -x /usr/sbin/sshd ]] && command -v sudo >/dev/null; then return; fi
+  apt_install openssh-server sudo
+}
+
 ensure_compose() {
   if docker compose version >/dev/null 2>&1; then return; fi
   ensure_venv
@@ -89,18 +95,21 @@ debian_mirror() {
   echo "${m:-http://deb.debian.org/debian}"
 }
 
+# ensure_base_image [SUITE]: bookworm by default; trixie for what BookWyrm needs newer (nginx >= 1.25
+# for `http2 on;`, PostgreSQL 17).
 ensure_base_image() {
-  local tag="$IMAGE_PREFIX/debian:bookworm"
+  local suite=${1:-bookworm}
+  local tag="$IMAGE_PREFIX/debian:$suite"
   image_exists "$tag" && return
-  if registry_answers && docker pull -q debian:bookworm-slim >/dev/null; then
-    docker tag debian:bookworm-slim "$tag"; return
+  if registry_answers && docker pull -q "debian:$suite-slim" >/dev/null; then
+    docker tag "debian:$suite-slim" "$tag"; return
   fi
   command -v debootstrap >/dev/null || apt_install debootstrap
-  local rootfs="$TESTBED_DIR/cache/rootfs"
+  local rootfs="$TESTBED_DIR/cache/rootfs-$suite"
   rm -rf "$rootfs"; mkdir -p "$rootfs"
-  log "debootstrap bookworm (no registry answered)"
-  debootstrap --variant=minbase bookworm "$rootfs" "$(debian_mirror)" >"$TESTBED_DIR/debootstrap.log" 2>&1 \
-    || die "debootstrap failed, see $TESTBED_DIR/debootstrap.log"
+  log "debootstrap $suite (no registry answered)"
+  debootstrap --variant=minbase "$suite" "$rootfs" "$(debian_mirror)" >"$TESTBED_DIR/debootstrap-$suite.log" 2>&1 \
+    || die "debootstrap failed, see $TESTBED_DIR/debootstrap-$suite.log"
   tar -C "$rootfs" -c . | docker import -c 'CMD ["/bin/bash"]' - "$tag" >/dev/null
   rm -rf "$rootfs"
 }
@@ -114,18 +123,19 @@ stage_ca_certificates() {
   touch "$dest/.keep"
 }
 
-# build_image NAME OFFICIAL_REF: tag the official image when a registry has it, else build
-# testbed/images/NAME from the Debian base.
+# build_image NAME OFFICIAL_REF [SUITE]: tag the official image when a registry has it, else build
+# testbed/images/NAME from the Debian base of SUITE (bookworm unless given).
 build_image() {
-  local name=$1 official=$2 tag="$IMAGE_PREFIX/$1"
+  local name=$1 official=$2 suite=${3:-bookworm} tag="$IMAGE_PREFIX/$1"
   image_exists "$tag" && return
   local ctx="$REPO_DIR/testbed/images/${name%%:*}" base
-  if registry_answers && docker pull -q "$official" >/dev/null 2>&1; then
+  # An empty OFFICIAL_REF: no official image runs it this way (Ceph RGW), always built.
+  if [[ -n "$official" ]] && registry_answers && docker pull -q "$official" >/dev/null 2>&1; then
     # Official images serve as they are; only the Python base gets curl and the CAs added.
     if [[ "$name" != python:* ]]; then docker tag "$official" "$tag"; return; fi
     base="$official"
   else
-    ensure_base_image; base="$IMAGE_PREFIX/debian:bookworm"
+    ensure_base_image "$suite"; base="$IMAGE_PREFIX/debian:$suite"
   fi
   stage_ca_certificates "$ctx"
   if [[ "$name" == seaweedfs:* ]]; then
@@ -139,10 +149,11 @@ build_image() {
 ensure_images() {
   mkdir -p "$TESTBED_DIR"
   build_image python:3.11 python:3.11-slim-bookworm
-  build_image postgres:15 postgres:15-bookworm
+  build_image postgres:17 postgres:17 trixie  # initialised UTF8, as BookWyrm's ICU collation needs
   build_image redis:7 redis:7-bookworm
-  build_image nginx:1 nginx:1.27-bookworm
+  build_image nginx:1.26 nginx:1.26 trixie  # BookWyrm's config needs >= 1.25 (`http2 on;`)
   build_image seaweedfs:latest chrislusf/seaweedfs:latest
+  build_image ceph:16 ""
   [[ -d "$REPO_DIR/testbed/instance" && -f "$REPO_DIR/testbed/instance/Dockerfile" ]] || return 0
   if ! image_exists "$IMAGE_PREFIX/web:latest" || [[ -n "$(find "$REPO_DIR/testbed/instance" -newer "$TESTBED_DIR/.web-built" -type f 2>/dev/null | head -1)" ]] || [[ ! -f "$TESTBED_DIR/.web-built" ]]; then
     stage_ca_certificates "$REPO_DIR/testbed/instance"

@@ -1,5 +1,11 @@
 """Run each integration target (tests/integration/targets/NAME/tasks/main.yml) against the
-real S3 server of the test bed with ansible-playbook.
+real S3 servers of the test bed with ansible-playbook.
+
+The targets that talk to S3 (ON_EVERY_SERVER) run once per server: the bed's SeaweedFS and its
+Ceph RGW (or, with S3_ENDPOINT_URL set, only the server it names: S3_SERVER_KIND tells the
+targets which one it is, "seaweedfs", "ceph" or "other"). The others run once. A target
+branches on ``s3_server_kind`` where the servers differ in what it pins down (the servers'
+own CORS defaults, APIs one of them lacks); what the collection must do is the same on all.
 
 Targets follow ansible-test's layout and community.docker's habit: every change runs four
 times (check, apply, check again, apply again) and asserts the last two report no change.
@@ -10,6 +16,7 @@ running stand-in instance whose database has a legacy self connector.
 """
 
 import json
+import os
 import subprocess
 import sys
 import uuid
@@ -20,7 +27,13 @@ import pytest
 TARGETS_DIR = Path(__file__).parent / "targets"
 TARGETS = sorted(p.name for p in TARGETS_DIR.iterdir() if (p / "tasks" / "main.yml").exists())
 NEEDS_INSTANCE = {"connector", "verify"}
+ON_EVERY_SERVER = {"bucket", "bucket_cors", "media_sync", "verify"}
 INSTANCE_NAME, INSTANCE_PORT = "it-instance", 8121
+# The first server: the bed's SeaweedFS, or the one S3_ENDPOINT_URL names.
+PRIMARY = os.environ.get("S3_SERVER_KIND", "other") if os.environ.get("S3_ENDPOINT_URL") else "seaweedfs"
+CASES = [(PRIMARY, target) for target in TARGETS]
+if PRIMARY != "ceph":
+    CASES += [("ceph", target) for target in TARGETS if target in ON_EVERY_SERVER]
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +50,11 @@ def it_instance(s3_server):
 
 
 @pytest.mark.testbed
-@pytest.mark.parametrize("target", TARGETS)
-def test_target(target, s3_server, ansible_env, tmp_path, request):
+@pytest.mark.parametrize(("server", "target"), CASES, ids=[f"{server}-{target}" for server, target in CASES])
+def test_target(server, target, ansible_env, tmp_path, request):
+    s3_server = request.getfixturevalue("rgw_server" if server == "ceph" and PRIMARY != "ceph" else "s3_server")
     variables = {
+        "s3_server_kind": server,
         "s3_endpoint_url": s3_server.endpoint_url,
         "s3_access_key": s3_server.access_key,
         "s3_secret_key": s3_server.secret_key,

@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import bookwyrm_testbed as tb
+import ssh_target
 import yaml
 
 REPO_DIR = Path(__file__).resolve().parents[2]
@@ -100,6 +102,7 @@ def run_play(
         ANSIBLE_CALLBACK_PLUGINS=str(HERE / "callback_plugins"),
         ANSIBLE_CALLBACKS_ENABLED="reliability_events",
         ANSIBLE_FORKS="20",
+        ANSIBLE_SSH_CONTROL_PATH_DIR=str(control_path_dir()),
         RELIABILITY_EVENTS=str(run_dir / "events.jsonl"),
         BOOKWYRM_S3_ACCESS_KEY=server.access_key,
         BOOKWYRM_S3_SECRET_KEY=server.secret_key,
@@ -182,12 +185,37 @@ def _sigint(proc):
         pass
 
 
+def control_path_dir() -> Path:
+    """The suite's own directory of SSH control sockets (short: a socket path has ~100 bytes),
+    so its connections are its own and not shared with other suites running beside it."""
+    if "dir" not in _control_path:
+        _control_path["dir"] = Path(tempfile.mkdtemp(prefix="bwrel-cp-"))
+    return _control_path["dir"]
+
+
+_control_path: dict = {}
+
+
+def kill_ssh_sessions() -> int:
+    """SIGKILL this suite's SSH connections (the control masters Ansible holds and their
+    clients), as a dropped link does; other suites' connections to the same sshd stay up."""
+    found = subprocess.run(
+        ["pgrep", "-f", str(control_path_dir())], capture_output=True, text=True, check=False
+    ).stdout.split()
+    for pid in found:
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return len(found)
+
+
 def host_vars(instance: tb.Instance, bucket: str, case_dir: Path, **overrides) -> dict:
-    """The inventory an admin would write for a test-bed instance (as `make demo` does)."""
+    """The inventory an admin would write for a test-bed instance: over SSH as the sudo user
+    of the bed's SSH target, with become, and the host's own python3 found by discovery."""
     server = tb.load_s3()
     values = {
-        "ansible_connection": "local",
-        "ansible_python_interpreter": sys.executable,
+        **ssh_target.connection_vars(),
         "bookwyrm_s3_instance_dir": str(instance.directory),
         "bookwyrm_s3_provider": "seaweedfs",
         "bookwyrm_s3_bucket": bucket,
@@ -250,7 +278,7 @@ def bucket_exists(bucket: str) -> bool:
     try:
         client.head_bucket(Bucket=bucket)
         return True
-    except Exception:  # noqa: BLE001 - 404 or 403: not ours to use
+    except Exception:  # noqa: BLE001 - missing or forbidden: not ours to use
         return False
 
 

@@ -2,8 +2,9 @@
 its files itself again, and the bucket lost nothing."""
 
 import json
+import time
 
-from moltest import ephemeral_dir, http_get
+from moltest import ADMIN, ephemeral_dir, http_get
 
 THEME = "static/css/themes/bookwyrm-light.css"
 
@@ -21,7 +22,8 @@ def test_media_written_on_s3_is_in_the_volume(target):
 
 
 def test_env_is_back_to_local_storage(host, target):
-    assert host.file(str(target.instance.env_file)).mode == 0o600
+    env_file = host.file(str(target.instance.env_file))
+    assert (env_file.mode, env_file.user) == (0o600, ADMIN), "ran as root (become), yet .env is still the admin's"
     env = target.env()
     assert env.get("USE_S3", "false") == "false"
     assert not env.get("AWS_SECRET_ACCESS_KEY"), "the secret is still in .env"
@@ -34,13 +36,15 @@ def test_one_healthy_web_container(target):
 
 
 def test_page_serves_static_files_and_media_itself(target):
-    page = target.page_urls()
+    page = target.page_urls()  # as a logged-in reader: past nginx's cache
     assert page["static"] == "/static/"
     assert page["media"] == "/images/"
-    assert target.storage_url not in page["body"]
+    # the landing fragment rendered while on the bucket must be gone too
+    assert target.storage_url not in page["body"], "a cached fragment still links the bucket"
+    assert page["media_urls"]
     status, headers, _ = http_get(f"{target.url}{THEME}")
     assert status == 200 and headers["Content-Type"].startswith("text/css")
-    live = sorted(key for key in keys_before() if "testbed-live-" in key)
+    live = sorted(key for key in keys_before() if key.startswith("images/covers/testbed-live-"))  # not thumbnails
     for key in (sorted(k for k in keys_before() if k.startswith("images/covers/"))[0], live[-1]):
         status, headers, _ = http_get(f"{target.url}{key}")
         assert status == 200, key
@@ -57,3 +61,37 @@ def test_report(host, target):
     assert host.file(str(target.report_path)).mode == 0o600
     report = target.report()
     assert report["phases"]["rollback"]["status"] == "ok"
+
+
+def test_no_failed_request_during_the_rollback():
+    """Issue 12, part 3: >= 10 requests/s on the page and on a media URL over both rollback runs:
+    no failed request, no answer other than 2xx, none slower than 2 s."""
+    directory = ephemeral_dir() / "poller"
+    (directory / "stop").touch()
+    deadline = time.monotonic() + 20
+    summary = {}
+    while time.monotonic() < deadline:
+        summary = json.loads((directory / "poll.json").read_text())
+        if summary["finished"]:
+            break
+        time.sleep(0.3)
+    assert summary.get("finished"), "the poller did not stop"
+    print(
+        f"\npoller: {summary['requests']} requests over {summary['seconds']:.1f}s ({summary['rate']}/s), "
+        f"slowest {summary['slowest']}, {summary['failed']} failed {summary['failures'][:5]}"
+    )
+    assert summary["cookie"] and set(summary["rate"]) == {"page", "media"}, summary
+    assert all(rate >= 10 for rate in summary["rate"].values()), summary["rate"]
+    assert summary["failed"] == 0, f"{summary['failed']} failed requests: {summary['failures'][:10]}"
+    assert set(summary["statuses"]) == {"200"}, summary["statuses"]
+    assert summary["slowest"]["seconds"] < 2, summary["slowest"]
+
+
+def test_every_export_is_back_in_the_volume_and_downloads_from_the_instance(target):
+    local = target.local_exports()
+    assert len(local) >= 3, f"two exports made before the migration and one on S3; the volume holds {sorted(local)}"
+    for archive_id in (1, 3):  # before the migration; made while on S3 (only in the bucket then)
+        status, body, where = target.download_export(archive_id)
+        assert status == 200, (archive_id, status, where)
+        assert json.loads(body)["testbed_export"] == archive_id
+        assert where.startswith(target.url), f"export {archive_id} came from {where}, not from the instance"

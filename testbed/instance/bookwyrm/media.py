@@ -1,5 +1,8 @@
 """Writing test media through the configured storages (local volume or bucket)."""
 
+import posixpath
+
+from django.conf import settings
 from django.core.files.base import ContentFile
 
 from bookwyrm.images import png, size_for
@@ -17,8 +20,34 @@ def store(field, filename, data):
     return field.storage.save(name, ContentFile(data))
 
 
+# Like upstream's imagekit renditions (which make 12 per cover), fewer to stay cheap.
+THUMBNAILS = (("medium", 900), ("xxlarge", 2400))
+
+
+def thumbnail_name(cover_name, size, ext):
+    """thumbnails/covers/<cover stem>/bw_book_<size>.<ext>, in the media storage (images/)."""
+    stem = posixpath.splitext(posixpath.basename(cover_name))[0]
+    return f"thumbnails/covers/{stem}/bw_book_{size}.{ext}"
+
+
+def write_thumbnails(cover_name, seed):
+    if not settings.ENABLE_THUMBNAIL_GENERATION:
+        return []
+    from django.core.files.storage import default_storage
+
+    names = []
+    for size, nbytes in THUMBNAILS:
+        for ext in ("webp", "jpg"):
+            name = thumbnail_name(cover_name, size, ext)
+            if not default_storage.exists(name):
+                default_storage.save(name, ContentFile(png(f"{seed}-{size}", nbytes)))
+            names.append(name)
+    return names
+
+
 def write_cover(book, filename, seed, index):
-    """Give book a generated cover image (1-60 KB) and save the row."""
+    """Give book a generated cover image (1-60 KB) and its thumbnails, and save the row."""
     book.cover = store(book._meta.get_field("cover"), filename, png(seed, size_for(index)))
     book.save(update_fields=["cover"])
+    write_thumbnails(book.cover.name, seed)
     return book.cover.name

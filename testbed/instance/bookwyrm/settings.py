@@ -40,9 +40,20 @@ EMAIL = env("EMAIL", f"admin@{DOMAIN}")
 DEFAULT_FROM_EMAIL = EMAIL
 ALLOWED_HOSTS = ["*"]  # test bed: reached as localhost, 127.0.0.1 and DOMAIN
 
-# Like upstream: https unless the instance runs on "localhost" (or USE_HTTPS=false).
-USE_HTTPS = env_bool("USE_HTTPS", DOMAIN != "localhost")
-PROTOCOL = "https" if USE_HTTPS else "http"
+# Like upstream: DOMAIN alone decides. "localhost" runs on http and its URLs carry PORT (default
+# 80); any other domain is https and bare (PORT then only feeds a reverse proxy).
+PORT = int(env("PORT", "80") or 80)
+if DOMAIN == "localhost":
+    PROTOCOL = "http"
+    NETLOC = f"{DOMAIN}:{PORT}"
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
+else:
+    PROTOCOL = "https"
+    NETLOC = DOMAIN
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+BASE_URL = f"{PROTOCOL}://{NETLOC}"
+CSRF_TRUSTED_ORIGINS = [BASE_URL]
 
 INSTALLED_APPS = [
     # admin brings its own static files, so collectstatic has a realistic amount to do
@@ -81,6 +92,7 @@ TEMPLATES = [
                 "django.template.context_processors.media",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "bookwyrm.context_processors.site",
             ],
         },
     },
@@ -105,7 +117,36 @@ CELERY_BROKER_URL = f"redis://:{REDIS_BROKER_PASSWORD}@{REDIS_BROKER_HOST}:{REDI
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
 
-LANGUAGE_CODE = "en-us"
+# Django's cache (rendered template fragments, sessions) is redis on REDIS_ACTIVITY_*, like
+# upstream: the service redis_activity, appendonly, which a restart of the app services keeps.
+# Instance directories laid out before redis_activity existed have no REDIS_ACTIVITY_HOST: they
+# cache nothing (as the stand-in did before) instead of failing.
+REDIS_ACTIVITY_HOST = env("REDIS_ACTIVITY_HOST")
+REDIS_ACTIVITY_PORT = env("REDIS_ACTIVITY_PORT", "6379")
+REDIS_ACTIVITY_PASSWORD = quote(env("REDIS_ACTIVITY_PASSWORD", "") or "", safe="")
+REDIS_ACTIVITY_DB_INDEX = env("REDIS_ACTIVITY_DB_INDEX", "0")
+REDIS_ACTIVITY_URL = env(
+    "REDIS_ACTIVITY_URL",
+    f"redis://:{REDIS_ACTIVITY_PASSWORD}@{REDIS_ACTIVITY_HOST}:{REDIS_ACTIVITY_PORT}/{REDIS_ACTIVITY_DB_INDEX}",
+)
+CACHE_KEY_PREFIX = "django_cache"
+if REDIS_ACTIVITY_HOST or env("REDIS_ACTIVITY_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_ACTIVITY_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+        }
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+
+# Like upstream's imagekit thumbnails: each cover also gets small renditions under thumbnails/.
+ENABLE_THUMBNAIL_GENERATION = env_bool("ENABLE_THUMBNAIL_GENERATION", False)
+
+LANGUAGE_CODE = env("LANGUAGE_CODE", "en-us")
+LANGUAGES = [("en-us", "English"), ("de-de", "Deutsch")]
 TIME_ZONE = "UTC"
 USE_TZ = True
 
@@ -134,7 +175,8 @@ EXPORTS_ACCESS_KEY_ID = env("EXPORTS_ACCESS_KEY_ID") or AWS_ACCESS_KEY_ID
 EXPORTS_SECRET_ACCESS_KEY = env("EXPORTS_SECRET_ACCESS_KEY") or AWS_SECRET_ACCESS_KEY
 EXPORTS_S3_REGION_NAME = env("EXPORTS_S3_REGION_NAME") or AWS_S3_REGION_NAME
 EXPORTS_S3_ENDPOINT_URL = env_or_none("EXPORTS_S3_ENDPOINT_URL") or AWS_S3_ENDPOINT_URL
-EXPORTS_S3_CUSTOM_DOMAIN = env_or_none("EXPORTS_S3_CUSTOM_DOMAIN") or AWS_S3_CUSTOM_DOMAIN
+# Like upstream: the custom domain alone does not fall back (signed URLs go to the endpoint).
+EXPORTS_S3_CUSTOM_DOMAIN = env_or_none("EXPORTS_S3_CUSTOM_DOMAIN")
 S3_SIGNED_URL_EXPIRY = int(env("S3_SIGNED_URL_EXPIRY", "900") or 900)
 
 if USE_S3:

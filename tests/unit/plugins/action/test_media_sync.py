@@ -1,5 +1,10 @@
-"""The media_sync action plugin's progress line (what ansible-playbook shows during a long sync)."""
+"""The media_sync action plugin: its progress line, and its polling of the job over any connection."""
 
+import json
+
+import pytest
+from ansible.errors import AnsibleError
+from ansible_collections.bookwyrm.s3.plugins.action import media_sync as plugin
 from ansible_collections.bookwyrm.s3.plugins.action.media_sync import progress_line
 
 MB = 1024 * 1024
@@ -23,3 +28,93 @@ def test_progress_line_while_uploading():
 
 def test_progress_line_while_listing():
     assert progress_line({"phase": "listing"}) == "listing the bucket and the local tree"
+
+
+# ---------------------------------------------------------------------------------------------
+# Polling the job: CRLF from a pty, a missing job file, a job that ends between two polls
+# ---------------------------------------------------------------------------------------------
+
+RUNNING = json.dumps({"started": True, "finished": False, "ansible_job_id": "j1"})
+# what async_wrapper of ansible-core 2.17 and 2.18 writes while the job runs
+RUNNING_BEFORE_219 = json.dumps({"started": 1, "finished": 0, "ansible_job_id": "j1"})
+DONE = json.dumps({"changed": True, "stats": {"uploaded": 3}})
+PROGRESS = json.dumps({"phase": "uploading", "uploaded": 2, "bytes": 10, "bytes_total": 20, "plan_complete": True})
+
+
+def poll_output(progress, job_head, newline="\n"):
+    """What the poll command prints: progress file, separator, head of the job file."""
+    text = progress + "\n" + plugin.SEPARATOR + "\n" + job_head[: plugin.HEAD_BYTES] + "\n"
+    return text.replace("\n", newline)
+
+
+@pytest.mark.parametrize("running", [RUNNING, RUNNING_BEFORE_219], ids=["core-2.19", "core-2.17"])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["local", "ssh-pty"])
+def test_read_poll_running_and_done(newline, running):
+    progress, state = plugin.read_poll(poll_output(PROGRESS, running, newline))
+    assert state == "running" and progress["uploaded"] == 2
+    assert plugin.read_poll(poll_output(PROGRESS, DONE, newline))[1] == "done"
+
+
+def test_read_poll_missing_job_file_and_torn_progress():
+    assert plugin.read_poll(poll_output('{"phase": "upl', plugin.NO_JOB_FILE)) == (None, "missing")
+    assert plugin.read_poll("") == (None, "missing")  # nothing came back at all
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def time(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def waiting_action(monkeypatch, outputs):
+    """An ActionModule whose poll command answers with ``outputs`` in turn (the last repeats)."""
+    clock = FakeClock()
+    monkeypatch.setattr(plugin.time, "time", clock.time)
+    monkeypatch.setattr(plugin.time, "sleep", clock.sleep)
+    action = plugin.ActionModule.__new__(plugin.ActionModule)
+    answers = list(outputs)
+    calls = []
+
+    def shell(cmd):
+        calls.append(cmd)
+        answer = answers.pop(0) if len(answers) > 1 else answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return 0, answer
+
+    action._shell = shell
+    return action, calls, clock
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["local", "ssh-pty"])
+def test_wait_returns_when_the_job_ends_between_polls(monkeypatch, newline):
+    action, calls, _clock = waiting_action(
+        monkeypatch, [poll_output(PROGRESS, RUNNING, newline)] * 3 + [poll_output(PROGRESS, DONE, newline)]
+    )
+    action._wait_for_job("reader", "/root/.ansible_async/j1", 10, "host: ")
+    assert len(calls) == 4
+
+
+def test_wait_fails_naming_the_job_file_when_it_stays_missing(monkeypatch):
+    action, _calls, clock = waiting_action(monkeypatch, [poll_output("", RUNNING), poll_output("", plugin.NO_JOB_FILE)])
+    with pytest.raises(AnsibleError, match=r"/root/\.ansible_async/j1 has been unreadable for 120 s"):
+        action._wait_for_job("reader", "/root/.ansible_async/j1", 10, "")
+    assert 1000 + plugin.UNREADABLE_LIMIT < clock.now < 1000 + plugin.UNREADABLE_LIMIT + 5
+
+
+def test_wait_rides_out_a_connection_bounce(monkeypatch):
+    bounce = [AnsibleError("Failed to connect to the host via ssh")] * 20
+    action, calls, _clock = waiting_action(monkeypatch, [poll_output("", RUNNING), *bounce, poll_output("", DONE)])
+    action._wait_for_job("reader", "/root/.ansible_async/j1", 10, "")
+    assert len(calls) == 22
+
+
+def test_wait_fails_when_the_host_stays_out_of_reach(monkeypatch):
+    action, _calls, _clock = waiting_action(monkeypatch, [AnsibleError("Failed to connect to the host via ssh")])
+    with pytest.raises(AnsibleError, match="j1 has been out of reach"):
+        action._wait_for_job("reader", "/root/.ansible_async/j1", 10, "")

@@ -1,6 +1,6 @@
-"""The dotenv_values and container_storage_env filters."""
+"""The dotenv_values filter."""
 
-from ansible_collections.bookwyrm.s3.plugins.filter.dotenv_values import container_storage_env, dotenv_values
+from ansible_collections.bookwyrm.s3.plugins.filter.dotenv_values import dotenv_values
 
 ENV = """# BookWyrm
 DOMAIN=books.example.com
@@ -27,8 +27,3 @@ def test_secrets_left_out_unless_asked():
 
 def test_storage_only():
     assert dotenv_values(ENV, storage_only=True) == {"USE_S3": "true", "AWS_STORAGE_BUCKET_NAME": "media bucket"}
-
-
-def test_container_env_matches_dotenv_view():
-    container = ["PATH=/usr/bin", "USE_S3=true", "AWS_STORAGE_BUCKET_NAME=media bucket", "AWS_SECRET_ACCESS_KEY=x"]
-    assert container_storage_env(container) == dotenv_values(ENV, storage_only=True)

@@ -7,9 +7,10 @@ import boto3
 import pytest
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 from ansible_collections.bookwyrm.s3.plugins.module_utils import _bucket
+from ansible_collections.bookwyrm.s3.plugins.module_utils._errors import BucketError
 from ansible_collections.bookwyrm.s3.plugins.module_utils._s3_client import PROVIDER_REMEDIES
 from ansible_collections.bookwyrm.s3.plugins.modules.bucket import ARGUMENT_SPEC
-from fake_aws_module import ENDPOINT, FailJson, FakeModule
+from fake_aws_module import ENDPOINT, FakeModule
 
 BUCKET = "bookwyrm-media"
 
@@ -75,9 +76,9 @@ def test_invalid_bucket_names(name, expected):
 
 
 def test_invalid_name_fails_before_any_request(s3):
-    with pytest.raises(FailJson) as failure:
+    with pytest.raises(BucketError) as failure:
         run(s3, name="Bad_Bucket")
-    assert "lowercase" in failure.value.kwargs["msg"]
+    assert "lowercase" in failure.value.message
 
 
 # --------------------------------------------------------------------------------------- prefixes
@@ -118,7 +119,7 @@ def test_refused_prefixes(given, expected):
 
 
 def test_policy_mode_needs_a_prefix(s3):
-    with pytest.raises(FailJson, match="at least one"):
+    with pytest.raises(BucketError, match="at least one"):
         run(s3, public_prefixes=[])
 
 
@@ -401,6 +402,18 @@ def test_ownership_controls_not_found(s3):
     assert result["changed"]
 
 
+def test_ownership_controls_refused_by_ceph_rgw(s3):
+    """RGW 16.2 reads ownership controls as empty and answers a put with 400 InvalidArgument."""
+    _client, stubber = s3
+    expect_head(stubber)
+    stubber.add_response("get_bucket_ownership_controls", {"OwnershipControls": {"Rules": []}}, {"Bucket": BUCKET})
+    stubber.add_client_error("put_bucket_ownership_controls", "InvalidArgument", http_status_code=400)
+    with pytest.raises(BucketError) as failed:
+        run(s3, public_access="none", object_ownership="BucketOwnerPreferred")
+    assert "does not implement PutBucketOwnershipControls (InvalidArgument)" in failed.value.message
+    assert "Leave object_ownership unset" in failed.value.message
+
+
 @pytest.mark.parametrize(
     ("mode", "current", "wanted"),
     [
@@ -458,10 +471,10 @@ def test_error_messages_on_existing_bucket(s3, operation, code, status, expected
         else:
             stubber.add_client_error("get_bucket_policy", "NoSuchBucketPolicy", http_status_code=404)
             stubber.add_client_error(operation, service_error_code=code, http_status_code=status)
-    with pytest.raises(FailJson) as failure:
+    with pytest.raises(BucketError) as failure:
         run(s3)
     for text in expected:
-        assert text in failure.value.kwargs["msg"]
+        assert text in failure.value.message
 
 
 @pytest.mark.parametrize(
@@ -479,11 +492,11 @@ def test_error_messages_on_create(s3, code, status, expected):
     _client, stubber = s3
     expect_head(stubber, 404, "404")
     stubber.add_client_error("create_bucket", service_error_code=code, http_status_code=status)
-    with pytest.raises(FailJson) as failure:
+    with pytest.raises(BucketError) as failure:
         run(s3, public_access="none")
     for text in expected:
-        assert text in failure.value.kwargs["msg"]
-    assert failure.value.kwargs["exception"] is not None
+        assert text in failure.value.message
+    assert failure.value.exception is not None
 
 
 def test_bucket_already_owned_by_you_is_fine(s3):
@@ -499,16 +512,16 @@ def test_public_access_block_not_implemented(s3, code):
     _client, stubber = s3
     expect_head(stubber)
     stubber.add_client_error("get_public_access_block", code, http_status_code=501)
-    with pytest.raises(FailJson) as failure:
+    with pytest.raises(BucketError) as failure:
         run(s3, manage_public_access_block=True)
-    assert PROVIDER_REMEDIES["public_access_block"] in failure.value.kwargs["msg"]
+    assert PROVIDER_REMEDIES["public_access_block"] in failure.value.message
 
 
 def test_ownership_not_implemented(s3):
     _client, stubber = s3
     expect_head(stubber)
     stubber.add_client_error("get_bucket_ownership_controls", "NotImplemented", http_status_code=501)
-    with pytest.raises(FailJson, match="Leave object_ownership unset"):
+    with pytest.raises(BucketError, match="Leave object_ownership unset"):
         run(s3, object_ownership="BucketOwnerEnforced")
 
 
@@ -568,10 +581,10 @@ def test_absent_refuses_non_empty_bucket_without_deleting(s3, listing, expected)
     expect_head(stubber)
     for operation, response in listing.items():
         stubber.add_response(operation, response)
-    with pytest.raises(FailJson) as failure:  # and no delete_bucket call: Stubber would fail on it
+    with pytest.raises(BucketError) as failure:  # and no delete_bucket call: Stubber would fail on it
         run(s3, state="absent")
-    assert "not empty" in failure.value.kwargs["msg"]
-    assert expected in failure.value.kwargs["msg"]
+    assert "not empty" in failure.value.message
+    assert expected in failure.value.message
 
 
 def test_absent_without_versioning_api(s3):
@@ -590,7 +603,7 @@ def test_absent_bucket_not_empty_race(s3):
     expect_head(stubber)
     expect_empty(stubber)
     stubber.add_client_error("delete_bucket", "BucketNotEmpty", http_status_code=409)
-    with pytest.raises(FailJson, match="never deletes objects"):
+    with pytest.raises(BucketError, match="never deletes objects"):
         run(s3, state="absent")
 
 
@@ -616,7 +629,7 @@ def test_moto_absent_non_empty_then_empty(moto_s3):
     moto_s3.put_object(Bucket=BUCKET, Key="exports/user.zip", Body=b"private")
     wrapped = RetryingBotoClientWrapper(moto_s3, AWSRetry.jittered_backoff(retries=1, delay=0))
     module = FakeModule(make_params(state="absent", endpoint_url=None))
-    with pytest.raises(FailJson, match=r"exports/user\.zip"):
+    with pytest.raises(BucketError, match=r"exports/user\.zip"):
         _bucket.BucketManager(module, wrapped).run()
     assert moto_s3.list_objects_v2(Bucket=BUCKET)["KeyCount"] == 1
     moto_s3.delete_object(Bucket=BUCKET, Key="exports/user.zip")

@@ -28,7 +28,7 @@ class FakeRunner:
 
 
 def connector(runner):
-    return _connector.SelfConnector(_compose.Compose(runner, "/opt/bookwyrm", "bookwyrm"))
+    return _connector.SelfConnector(_compose.ComposeInstance(runner, "/opt/bookwyrm", "bookwyrm"))
 
 
 def test_no_self_connector_no_change():
@@ -80,4 +80,34 @@ def test_psql_failure_says_what_to_check():
         return 2, "", "could not connect to server"
 
     with pytest.raises(_connector.ConnectorError, match="docker compose ps"):
-        _connector.SelfConnector(_compose.Compose(runner, "/opt/bookwyrm")).rows()
+        _connector.SelfConnector(_compose.ComposeInstance(runner, "/opt/bookwyrm")).rows()
+
+
+class FakeInstance:
+    """An Instance of _instance.py (a dockerless install's manage.py dbshell)."""
+
+    def __init__(self, rows, error=None):
+        self.rows, self.error, self.calls = rows, error, []
+
+    def psql(self, sql, variables=None):
+        self.calls.append((sql, variables))
+        if self.error:
+            raise self.error
+        return json.dumps(self.rows)
+
+
+def test_dockerless_instance_runs_the_same_sql_through_its_psql():
+    instance = FakeInstance([{"id": 4, "identifier": "x", "covers_url": "old"}])
+    conn = _connector.SelfConnector(instance)
+    conn.apply("https://media.example.com/images/")
+    sql, variables = instance.calls[-1]
+    assert "connector_file = 'self_connector'" in sql
+    assert variables == {"covers_url": "https://media.example.com/images/"}
+
+
+def test_dockerless_psql_failure_is_a_connector_error():
+    from ansible_collections.bookwyrm.s3.plugins.module_utils._instance import InstanceError
+
+    conn = _connector.SelfConnector(FakeInstance([], error=InstanceError("psql failed: no route")))
+    with pytest.raises(_connector.ConnectorError, match=r"no route\. Is the instance running"):
+        conn.rows()

@@ -7,9 +7,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from ansible_collections.bookwyrm.s3.plugins.module_utils import _cors
+from ansible_collections.bookwyrm.s3.plugins.module_utils._errors import CorsError
 from ansible_collections.bookwyrm.s3.plugins.module_utils._s3_client import PROVIDER_REMEDIES
 from ansible_collections.bookwyrm.s3.plugins.modules.bucket_cors import ARGUMENT_SPEC
-from fake_aws_module import ENDPOINT, FailJson, FakeModule
+from fake_aws_module import ENDPOINT, FakeModule
 
 BUCKET = "bookwyrm-media"
 DOMAIN = "bookwyrm.example.social"
@@ -290,7 +291,7 @@ def test_absent_delete_race(s3):
 
 
 def test_present_needs_domain_or_rules(s3):
-    with pytest.raises(FailJson, match="needs domain"):
+    with pytest.raises(CorsError, match="needs domain"):
         run(s3, domain=None)
 
 
@@ -303,7 +304,7 @@ def test_present_needs_domain_or_rules(s3):
     ],
 )
 def test_invalid_input_fails_before_any_request(s3, params, expected):
-    with pytest.raises(FailJson, match=expected):
+    with pytest.raises(CorsError, match=expected):
         run(s3, **params)
 
 
@@ -321,11 +322,11 @@ def test_provider_without_cors_api_fails_with_remedy(s3, operation, code, status
     if operation == "put_bucket_cors":
         stubber.add_client_error("get_bucket_cors", "NoSuchCORSConfiguration", http_status_code=404)
     stubber.add_client_error(operation, service_error_code=code, http_status_code=status)
-    with pytest.raises(FailJson) as failure:
+    with pytest.raises(CorsError) as failure:
         run(s3)
-    assert PROVIDER_REMEDIES["cors"] in failure.value.kwargs["msg"]
-    assert "MINIO_API_CORS_ALLOW_ORIGIN" in failure.value.kwargs["msg"]
-    assert code in failure.value.kwargs["msg"]
+    assert PROVIDER_REMEDIES["cors"] in failure.value.message
+    assert "MINIO_API_CORS_ALLOW_ORIGIN" in failure.value.message
+    assert code in failure.value.message
 
 
 @pytest.mark.parametrize("operation", ["get_bucket_cors", "put_bucket_cors", "delete_bucket_cors"])
@@ -355,10 +356,10 @@ def test_provider_without_cors_api_ignored(s3, operation):
 def test_error_messages(s3, code, status, expected):
     _client, stubber = s3
     stubber.add_client_error("get_bucket_cors", service_error_code=code, http_status_code=status)
-    with pytest.raises(FailJson) as failure:
+    with pytest.raises(CorsError) as failure:
         run(s3)
-    assert expected in failure.value.kwargs["msg"]
-    assert BUCKET in failure.value.kwargs["msg"]
+    assert expected in failure.value.message
+    assert BUCKET in failure.value.message
 
 
 # --------------------------------------------------------------------------------------- verify_preflight
@@ -410,9 +411,9 @@ def test_verify_fails_when_foreign_origin_allowed(s3):
     _client, stubber = s3
     stubber.add_response("get_bucket_cors", DEFAULT_API)
     func = fake_preflight({"https://bookwyrm.example.social": True, "https://cors-check.invalid": True})
-    with pytest.raises(FailJson) as failure:
+    with pytest.raises(CorsError) as failure:
         run(s3, preflight_func=func, verify_preflight=True)
-    assert "foreign origin" in failure.value.kwargs["msg"]
+    assert "foreign origin" in failure.value.message
     assert failure.value.kwargs["preflight"]["foreign"]["allowed"]
 
 
@@ -420,9 +421,9 @@ def test_verify_fails_when_origin_refused(s3):
     _client, stubber = s3
     stubber.add_response("get_bucket_cors", DEFAULT_API)
     func = fake_preflight({})
-    with pytest.raises(FailJson) as failure:
+    with pytest.raises(CorsError) as failure:
         run(s3, preflight_func=func, verify_preflight=True)
-    assert "without Access-Control-Allow-Origin" in failure.value.kwargs["msg"]
+    assert "without Access-Control-Allow-Origin" in failure.value.message
     assert len(func.calls) == 4  # retried once (providers apply CORS changes with a delay)
 
 
@@ -450,7 +451,7 @@ def test_verify_connection_error(s3):
     def refused(*_args, **_kwargs):
         raise ConnectionRefusedError("connection refused")
 
-    with pytest.raises(FailJson, match="connection refused"):
+    with pytest.raises(CorsError, match="connection refused"):
         run(s3, preflight_func=refused, verify_preflight=True)
 
 

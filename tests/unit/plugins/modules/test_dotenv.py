@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.bookwyrm.s3.plugins.modules import dotenv
+from module_args import patch_module_args  # ansible-core 2.19's, or the same before 2.19
 
 ENV_TEXT = (
     "# BookWyrm\n"
