@@ -107,8 +107,10 @@ def ensure_user() -> None:
         run(["visudo", "-cf", str(SUDOERS_FILE)])
 
 
-def write_config() -> Path:
+def write_config() -> tuple[Path, bool]:
+    """Write sshd's configuration; say whether it differs from the one already there."""
     config = SSH_DIR / "sshd_config"
+    before = config.read_text() if config.exists() else None
     config.write_text(
         "\n".join(
             [
@@ -126,12 +128,17 @@ def write_config() -> Path:
                 "PrintMotd no",
                 "AcceptEnv LANG LC_*",
                 "Subsystem sftp internal-sftp",
+                # One inventory host per test case, all on this sshd (forks=20, one ControlMaster):
+                # the defaults (10 sessions per connection, new logins dropped past 10 pending)
+                # turn some hosts unreachable at random.
+                "MaxSessions 100",
+                "MaxStartups 100:30:200",
                 "",
             ]
         )
     )
     config.chmod(0o600)
-    return config
+    return config, config.read_text() != before
 
 
 def up() -> dict:
@@ -147,7 +154,14 @@ def up() -> dict:
     key_type, key_data = Path(f"{host_key}.pub").read_text().split()[:2]
     (SSH_DIR / "known_hosts").write_text(f"[{SSH_HOST}]:{SSH_PORT} {key_type} {key_data}\n")
     ensure_user()
-    config = write_config()
+    config, config_changed = write_config()
+    if config_changed and sshd_pid() is not None:
+        log("sshd's configuration changed: reloading it")
+        run([SSHD, "-t", "-f", str(config)])
+        os.kill(sshd_pid(), signal.SIGHUP)
+        deadline = time.monotonic() + 5  # sshd re-executes itself on SIGHUP
+        while not listening() and time.monotonic() < deadline:
+            time.sleep(0.1)
     if sshd_pid() is None or not listening():
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation dir
         log(f"starting sshd on {SSH_HOST}:{SSH_PORT}")

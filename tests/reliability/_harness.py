@@ -58,6 +58,9 @@ class PlayResult:
         found = self.failures(host)
         return found[0] if found else None
 
+    def unreachable(self, host=None):
+        return [e for e in self.events if e["event"] == "unreachable" and host in (None, e["host"])]
+
     def changed_tasks(self, host=None):
         return [e["task"] for e in self.events if e["event"] == "changed" and host in (None, e["host"])]
 

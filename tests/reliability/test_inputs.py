@@ -262,6 +262,7 @@ def test_bad_input_fails_before_any_change(bed, bad_runs, case, key):
     host = bad_runs["hosts"][key]
     observed = []
     for run in bad_runs["runs"]:
+        assert not run.unreachable(host), f"{key}: the host went unreachable: {run.unreachable(host)}"
         failure = run.failure(host)
         assert failure, f"{key}: the run did not fail"
         assert failure["task"].startswith("Preflight"), failure

@@ -73,3 +73,11 @@ class CallbackModule(CallbackBase):
             msg=result._result.get("msg", ""),
             stderr=result._result.get("stderr", ""),
         )
+
+    def v2_runner_on_unreachable(self, result):
+        self._write(
+            event="unreachable",
+            host=result._host.get_name(),
+            task=_short(result._task.get_name()),
+            msg=result._result.get("msg", ""),
+        )
