@@ -228,6 +228,9 @@ def host_vars(instance: tb.Instance, bucket: str, case_dir: Path, **overrides) -
         "bookwyrm_s3_cors_extra_origins": [instance.url.rstrip("/")],
         "bookwyrm_s3_report_path": str(case_dir / f"report-{instance.directory.name}.json"),
         "bookwyrm_s3_health_timeout": 90,
+        # The main lane's scenarios reach the same SSH host at the same time: a venv of this
+        # lane's own, so that neither sees the other's half-made one.
+        "bookwyrm_s3_python_venv": "/opt/bookwyrm-s3/venv-reliability",
     }
     values.update(overrides)
     return values

@@ -261,13 +261,18 @@ def test_bad_input_fails_before_any_change(bed, bad_runs, case, key):
     given, _overrides, _creds, regex = BAD[key]
     host = bad_runs["hosts"][key]
     observed = []
-    for run in bad_runs["runs"]:
+    for number, run in enumerate(bad_runs["runs"]):
         assert not run.unreachable(host), f"{key}: the host went unreachable: {run.unreachable(host)}"
         failure = run.failure(host)
         assert failure, f"{key}: the run did not fail"
         assert failure["task"].startswith("Preflight"), failure
         assert re.search(regex, failure["msg"], re.IGNORECASE | re.DOTALL), failure["msg"]
-        assert not run.changed_tasks(host), run.changed_tasks(host)
+        changed = run.changed_tasks(host)
+        if number == 0:
+            # On a fresh host the first run may make the collection's own boto3 venv (needed to
+            # test credentials): not the instance's. The second run must change nothing at all.
+            changed = [task for task in changed if not task.startswith("Python | boto3 in ")]
+        assert not changed, changed
         observed.append(failure)
     assert bed["instance"].env_file.read_bytes() == bed["env_before"]
     assert (bed["https_dir"] / ".env").read_bytes().startswith(b"DOMAIN=books.example.net")
