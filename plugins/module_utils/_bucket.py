@@ -16,14 +16,10 @@ import copy
 import json
 import re
 
-try:
-    import botocore
-except ImportError:  # handled by AnsibleAWSModule's own boto3 check
-    botocore = None
-
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.bookwyrm.s3.plugins.module_utils._errors import BucketError
 from ansible_collections.bookwyrm.s3.plugins.module_utils._s3_client import (
+    BOTO_ERRORS,
     error_code,
     explain,
     http_status,
@@ -338,7 +334,7 @@ class BucketManager(object):
                 exception=e,
                 message="Bucket %r exists in another region (%s); set region to it." % (self.name, region or "unknown"),
             ) from e
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:  # pylint: disable=duplicate-except
+        except BOTO_ERRORS as e:  # pylint: disable=duplicate-except
             if http_status(e) == 400:
                 self._why_forbidden()
             self.fail(e, "HeadBucket")
@@ -349,7 +345,7 @@ class BucketManager(object):
         """HeadBucket's 400/403 has no body: ask a call that says why (wrong key, unknown key, region)."""
         try:
             self.client.get_bucket_location(Bucket=self.name)
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        except BOTO_ERRORS as e:
             if error_code(e) in ("SignatureDoesNotMatch", "InvalidAccessKeyId", "AuthorizationHeaderMalformed"):
                 self.fail(e, "GetBucketLocation")
 
@@ -399,18 +395,17 @@ class BucketManager(object):
                 exception=e,
                 message="Bucket %r: the provider refused the name (InvalidBucketName); choose another one." % self.name,
             ) from e
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:  # pylint: disable=duplicate-except
+        except BOTO_ERRORS as e:  # pylint: disable=duplicate-except
             self.fail(e, "CreateBucket")
 
     # -- ownership controls --------------------------------------------------------------------
 
     def get_ownership(self):
-        try:
-            response = self.client.get_bucket_ownership_controls(Bucket=self.name, aws_retry=True)
-        except is_boto3_error_code("OwnershipControlsNotFoundError"):
+        response = self._get_setting(
+            "GetBucketOwnershipControls", "OwnershipControlsNotFoundError", optional="object_ownership"
+        )
+        if response is None:
             return None
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:  # pylint: disable=duplicate-except
-            self._fail_optional(e, "GetBucketOwnershipControls", "object_ownership")
         rules = response.get("OwnershipControls", {}).get("Rules", [])
         return rules[0].get("ObjectOwnership") if rules else None
 
@@ -432,8 +427,35 @@ class BucketManager(object):
                 OwnershipControls={"Rules": [{"ObjectOwnership": wanted}]},
                 aws_retry=True,
             )
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        except BOTO_ERRORS as e:
             self._fail_optional(e, "PutBucketOwnershipControls", "object_ownership")
+
+    def _call(self, operation, **kwargs):
+        """The client call named by its API operation (GetBucketPolicy: get_bucket_policy)."""
+        method = getattr(self.client, re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower())
+        return method(Bucket=self.name, aws_retry=True, **kwargs)
+
+    def _listing(self, operation, optional=False, **kwargs):
+        """A listing call's response; {} from a provider that lacks an ``optional`` one."""
+        try:
+            return self._call(operation, **kwargs)
+        except BOTO_ERRORS as e:
+            if not (optional and is_not_implemented(e)):
+                self.fail(e, operation)
+            return {}
+
+    def _get_setting(self, operation, missing, feature=None, optional=None):
+        """The response of the bucket's ``operation`` (GetBucketPolicy...), or None when the
+        bucket has no such setting (error code ``missing``). ``optional`` names the option to
+        leave unset on a provider that does not implement the call."""
+        try:
+            return self._call(operation)
+        except is_boto3_error_code(missing):
+            return None
+        except BOTO_ERRORS as e:  # pylint: disable=duplicate-except
+            if optional:
+                self._fail_optional(e, operation, optional)
+            self.fail(e, operation, feature=feature)
 
     def _fail_optional(self, exc, operation, option):
         # Ceph RGW (16.2) reads ownership controls as empty but refuses to set any: 400 InvalidArgument.
@@ -449,13 +471,10 @@ class BucketManager(object):
     # -- public access block -------------------------------------------------------------------
 
     def get_public_access_block(self):
-        try:
-            response = self.client.get_public_access_block(Bucket=self.name, aws_retry=True)
-        except is_boto3_error_code("NoSuchPublicAccessBlockConfiguration"):
-            return dict((key, False) for key in PAB_KEYS)
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:  # pylint: disable=duplicate-except
-            self.fail(e, "GetPublicAccessBlock", feature="public_access_block")
-        config = response.get("PublicAccessBlockConfiguration", {})
+        response = self._get_setting(
+            "GetPublicAccessBlock", "NoSuchPublicAccessBlockConfiguration", feature="public_access_block"
+        )
+        config = (response or {}).get("PublicAccessBlockConfiguration", {})
         return dict((key, bool(config.get(key, False))) for key in PAB_KEYS)
 
     def wanted_public_access_block(self, current):
@@ -491,18 +510,15 @@ class BucketManager(object):
             return
         try:
             self.client.put_public_access_block(Bucket=self.name, PublicAccessBlockConfiguration=wanted, aws_retry=True)
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        except BOTO_ERRORS as e:
             self.fail(e, "PutPublicAccessBlock", feature="public_access_block")
 
     # -- policy --------------------------------------------------------------------------------
 
     def get_policy(self):
-        try:
-            response = self.client.get_bucket_policy(Bucket=self.name, aws_retry=True)
-        except is_boto3_error_code("NoSuchBucketPolicy"):
+        response = self._get_setting("GetBucketPolicy", "NoSuchBucketPolicy", feature="policy")
+        if response is None:
             return None
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:  # pylint: disable=duplicate-except
-            self.fail(e, "GetBucketPolicy", feature="policy")
         try:
             return parse_policy(response.get("Policy"))
         except ValueError as e:
@@ -542,7 +558,7 @@ class BucketManager(object):
                     "key has s3:PutBucketPolicy."
                 ),
             )
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:  # pylint: disable=duplicate-except
+        except BOTO_ERRORS as e:  # pylint: disable=duplicate-except
             self.fail(e, "PutBucketPolicy", feature="policy")
         return statement
 
@@ -550,27 +566,14 @@ class BucketManager(object):
 
     def _first_key(self):
         """A key or version the bucket still holds, or None when it is empty."""
-        try:
-            listing = self.client.list_objects_v2(Bucket=self.name, MaxKeys=1, aws_retry=True)
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
-            self.fail(e, "ListObjectsV2")
+        listing = self._listing("ListObjectsV2", MaxKeys=1)
         if listing.get("Contents") or listing.get("KeyCount"):
             return (listing.get("Contents") or [{}])[0].get("Key", "?")
-        try:
-            versions = self.client.list_object_versions(Bucket=self.name, MaxKeys=1, aws_retry=True)
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
-            if not is_not_implemented(e):
-                self.fail(e, "ListObjectVersions")
-            versions = {}
+        versions = self._listing("ListObjectVersions", optional=True, MaxKeys=1)
         for kind in ("Versions", "DeleteMarkers"):
             if versions.get(kind):
                 return "%s (an old version)" % versions[kind][0].get("Key", "?")
-        try:
-            uploads = self.client.list_multipart_uploads(Bucket=self.name, MaxUploads=1, aws_retry=True)
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
-            if not is_not_implemented(e):
-                self.fail(e, "ListMultipartUploads")
-            uploads = {}
+        uploads = self._listing("ListMultipartUploads", optional=True, MaxUploads=1)
         if uploads.get("Uploads"):
             return "%s (an unfinished multipart upload)" % uploads["Uploads"][0].get("Key", "?")
         return None
@@ -606,7 +609,7 @@ class BucketManager(object):
             except is_boto3_error_code(["NoSuchBucket", "404"]):  # pylint: disable=duplicate-except
                 self.changed = False
                 self.deleted = False
-            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:  # pylint: disable=duplicate-except
+            except BOTO_ERRORS as e:  # pylint: disable=duplicate-except
                 self.fail(e, "DeleteBucket")
         return self.result(region)
 

@@ -14,12 +14,6 @@ __metaclass__ = type
 
 import re
 import time
-
-try:
-    import botocore
-except ImportError:  # handled by AnsibleAWSModule's own boto3 check
-    botocore = None
-
 from urllib.error import HTTPError
 from urllib.parse import quote, urlsplit
 
@@ -27,6 +21,7 @@ from ansible.module_utils.urls import open_url
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.bookwyrm.s3.plugins.module_utils._errors import CorsError
 from ansible_collections.bookwyrm.s3.plugins.module_utils._s3_client import (
+    BOTO_ERRORS,
     error_code,
     explain,
     is_not_implemented,
@@ -361,7 +356,7 @@ class CorsManager(object):
                 self.module.warn("Bucket %r does not exist yet; planned against an empty bucket." % self.bucket)
                 return []
             self.fail(e, "GetBucketCors")
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:  # pylint: disable=duplicate-except
+        except BOTO_ERRORS as e:  # pylint: disable=duplicate-except
             if is_not_implemented(e):
                 self.no_api(e, "GetBucketCors")
                 return None
@@ -371,7 +366,7 @@ class CorsManager(object):
     def put_rules(self, rules):
         try:
             self.client.put_bucket_cors(Bucket=self.bucket, CORSConfiguration=to_api(rules), aws_retry=True)
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        except BOTO_ERRORS as e:
             if is_not_implemented(e):
                 self.no_api(e, "PutBucketCors")
                 return False
@@ -383,7 +378,7 @@ class CorsManager(object):
             self.client.delete_bucket_cors(Bucket=self.bucket, aws_retry=True)
         except is_boto3_error_code("NoSuchCORSConfiguration"):
             return False
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:  # pylint: disable=duplicate-except
+        except BOTO_ERRORS as e:  # pylint: disable=duplicate-except
             if is_not_implemented(e):
                 self.no_api(e, "DeleteBucketCors")
                 return False

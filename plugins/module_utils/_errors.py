@@ -4,14 +4,17 @@
 
 """The collection's typed errors (model: amazon.aws ``module_utils/exceptions.py``).
 
-module_utils raise them and never call ``fail_json``; a module's ``main()`` reports them once
-with ``fail(module, error)``. ``message`` says what to do; ``exception`` keeps botocore's
-error (its code and request id reach the result); keyword fields go into the result too.
+module_utils raise them and never call ``fail_json``; a module's ``main()`` reports them once,
+in a ``with reported(module, ErrorType):`` block (or with ``fail(module, error)``).
+``message`` says what to do; ``exception`` keeps botocore's error (its code and request id
+reach the result); keyword fields go into the result too.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+from contextlib import contextmanager
 
 try:
     from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
@@ -43,3 +46,12 @@ def fail(module, error):
     if error.exception is not None:
         module.fail_json_aws(error.exception, msg=error.message, **extra)
     module.fail_json(msg=error.message, **extra)
+
+
+@contextmanager
+def reported(module, *errors):
+    """Run a module's work; report the typed errors it raises (``errors``) once, then fail."""
+    try:
+        yield
+    except errors as error:
+        fail(module, error)

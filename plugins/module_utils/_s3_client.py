@@ -20,6 +20,9 @@ except ImportError:  # handled by AnsibleAWSModule's own boto3 check
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
+# What a botocore call raises when the call, not our code, went wrong: the managers catch this.
+BOTO_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) if botocore else ()
+
 try:
     from urllib.parse import urlsplit
 except ImportError:  # pragma: no cover - Python 2 is not supported, kept for sanity tests

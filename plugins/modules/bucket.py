@@ -222,7 +222,7 @@ from ansible_collections.bookwyrm.s3.plugins.module_utils._bucket import (
     OWNERSHIP_CHOICES,
     BucketManager,
 )
-from ansible_collections.bookwyrm.s3.plugins.module_utils._errors import BucketError, fail
+from ansible_collections.bookwyrm.s3.plugins.module_utils._errors import BucketError, reported
 from ansible_collections.bookwyrm.s3.plugins.module_utils._s3_client import S3_COMPAT_ARGUMENT_SPEC, s3_client
 
 ARGUMENT_SPEC = dict(
@@ -239,13 +239,8 @@ ARGUMENT_SPEC.update(S3_COMPAT_ARGUMENT_SPEC)
 
 def main():
     module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    client = s3_client(module)
-    manager = BucketManager(module, client)
-    try:
-        result = manager.run()
-    except BucketError as error:  # raised in module_utils, reported once here
-        fail(module, error)
-    module.exit_json(**result)
+    with reported(module, BucketError):  # raised in module_utils, reported once here
+        module.exit_json(**BucketManager(module, s3_client(module)).run())
 
 
 if __name__ == "__main__":

@@ -244,7 +244,7 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.bookwyrm.s3.plugins.module_utils._cors import CorsManager
-from ansible_collections.bookwyrm.s3.plugins.module_utils._errors import CorsError, fail
+from ansible_collections.bookwyrm.s3.plugins.module_utils._errors import CorsError, reported
 from ansible_collections.bookwyrm.s3.plugins.module_utils._s3_client import S3_COMPAT_ARGUMENT_SPEC, s3_client
 
 ARGUMENT_SPEC = dict(
@@ -276,13 +276,8 @@ def main():
         supports_check_mode=True,
         mutually_exclusive=[("rules", "domain"), ("rules", "extra_origins")],
     )
-    client = s3_client(module)
-    manager = CorsManager(module, client)
-    try:
-        result = manager.run()
-    except CorsError as error:  # raised in module_utils, reported once here
-        fail(module, error)
-    module.exit_json(**result)
+    with reported(module, CorsError):  # raised in module_utils, reported once here
+        module.exit_json(**CorsManager(module, s3_client(module)).run())
 
 
 if __name__ == "__main__":

@@ -165,7 +165,7 @@ except ImportError:
 import os
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.bookwyrm.s3.plugins.module_utils._errors import ReclaimError, fail
+from ansible_collections.bookwyrm.s3.plugins.module_utils._errors import ReclaimError, reported
 from ansible_collections.bookwyrm.s3.plugins.module_utils._reclaim import Reclaimer
 from ansible_collections.bookwyrm.s3.plugins.module_utils._s3_client import S3_COMPAT_ARGUMENT_SPEC, s3_client
 
@@ -207,17 +207,17 @@ class ReclaimManager(object):
     def handle_reclaimed(self):
         if not os.path.isdir(self.module.params["path"]):
             raise ReclaimError(message="The media directory %s does not exist." % self.module.params["path"])
-        result = self.reclaimer.reclaim()
-        result["diff"] = self.diff(result["removed_sample"], result["removed"], "before")
-        for kept in result["kept_files"][:5]:
-            self.module.warn("kept %s: %s" % (kept["path"], kept["reason"]))
-        return result["changed"], result
+        return self.outcome(self.reclaimer.reclaim(), "removed", "before", "kept_files", "kept")
 
     def handle_restored(self):
-        result = self.reclaimer.restore()
-        result["diff"] = self.diff(result["restored_sample"], result["restored"], "after")
-        for conflict in result["conflicts"][:5]:
-            self.module.warn("not restored %s: %s" % (conflict["path"], conflict["reason"]))
+        return self.outcome(self.reclaimer.restore(), "restored", "after", "conflicts", "not restored")
+
+    def outcome(self, result, counted, side, left_alone, verb):
+        """(changed, result) with the diff of the ``counted`` files and a warning for the first
+        few files ``left_alone`` (kept, or not restored), each with its reason."""
+        result["diff"] = self.diff(result[counted + "_sample"], result[counted], side)
+        for entry in result[left_alone][:5]:
+            self.module.warn("%s %s: %s" % (verb, entry["path"], entry["reason"]))
         return result["changed"], result
 
     def run(self):
@@ -230,12 +230,8 @@ class ReclaimManager(object):
 
 def main():
     module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    manager = ReclaimManager(module, s3_client(module))
-    try:
-        result = manager.run()
-    except ReclaimError as error:  # raised in module_utils, reported once here
-        fail(module, error)
-    module.exit_json(**result)
+    with reported(module, ReclaimError):  # raised in module_utils, reported once here
+        module.exit_json(**ReclaimManager(module, s3_client(module)).run())
 
 
 if __name__ == "__main__":
