@@ -22,8 +22,10 @@ description:
     container, so a second web container with the new settings is started; once it is healthy,
     BookWyrm's nginx is reloaded with C(web) resolving to it alone, its old workers finish their
     requests, the old container stops; then the services running BookWyrm's code (celery worker,
-    beat, flower) are recreated. A dockerless gunicorn gets SIGHUP, its graceful reload, then the
-    other units restart. Afterwards the template fragments BookWyrm caches and the pages its nginx
+    beat, flower) are recreated. On a dockerless install gunicorn's master is told to start one
+    new worker per old one (SIGTTIN); once they have booted and answer, the old ones are retired
+    gracefully (SIGTTOU), then the other units restart. Where the workers' heartbeat files
+    cannot be read, SIGHUP (gunicorn's graceful reload) instead. Afterwards the template fragments BookWyrm caches and the pages its nginx
     caches, which keep the storage URLs they were rendered with, are dropped (not the activity
     streams or sessions beside them).
   - V(restore) does the same unconditionally after a failed cutover put the previous C(.env)
@@ -138,7 +140,7 @@ EXAMPLES = r"""
     action: static
     instance_dir: /opt/bookwyrm
 
-- name: Pick up the new .env on a dockerless install (gunicorn's graceful reload)
+- name: Pick up the new .env on a dockerless install (new gunicorn workers, then the old ones retired)
   bookwyrm.s3.instance:
     install: dockerless
     instance_dir: /opt/bookwyrm
@@ -174,11 +176,19 @@ recreated:
   elements: str
   sample: [web, celery_worker, celery_beat]
 reloaded:
-  description: Units reloaded gracefully (gunicorn's SIGHUP; dockerless).
+  description: Units whose workers were replaced without a restart (gunicorn's, dockerless).
   returned: when a dockerless instance restarted
   type: list
   elements: str
   sample: [bookwyrm.service]
+reload:
+  description:
+    - How the dockerless web unit took the new settings. V(TTIN/TTOU) new workers booted beside
+      the old ones, which were then retired; V(HUP) gunicorn's graceful reload (the workers'
+      heartbeat files were not readable, or a restore); V(restart) the unit was not running.
+  returned: when a dockerless instance restarted or was restored
+  type: str
+  sample: TTIN/TTOU
 retired:
   description: The web containers (short ids) or gunicorn worker PIDs the restart replaced.
   returned: when restarted
