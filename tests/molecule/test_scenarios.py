@@ -23,16 +23,11 @@ SCENARIOS = (
     "migrate-ceph-policy",
     "migrate-ceph-acl",
     "reclaim",  # issue 13: reclaim the disk, the old link's redirect, rollback (compose)
+    "dockerless",  # issue 13: a systemd host over SSH: migrate, rerun, audit, rollback
+    "reclaim-dockerless",  # the reclaim scenario on a dockerless host of its own
 )
 # Scenarios on the bed's second S3 server (their molecule.yml sets TESTBED_S3_SERVER=rgw).
 RGW_SCENARIOS = ("migrate-ceph-policy", "migrate-ceph-acl")
-# `make dockerless` (BOOKWYRM_S3_DOCKERLESS=1) adds the dockerless scenario: its migration passes,
-# but its rollback's gunicorn reload still lets page requests time out on a loaded machine
-# (issue 13), so it is not yet part of `make test`.
-# reclaim-dockerless (the reclaim scenario on a dockerless host of its own, 11 minutes on the
-# loaded bed) goes with it: make test's budget (45 minutes on CI's 2 cores) has no room for both.
-if os.environ.get("BOOKWYRM_S3_DOCKERLESS") == "1":
-    SCENARIOS += ("dockerless", "reclaim-dockerless")
 # dockerless migrates, reruns, audits and rolls back twice in one run; the others take 3-6
 # minutes, up to 15 when the bed's 2 cores are shared (load 35: the ceph scenarios took 900 s)
 TIMEOUTS = {"dockerless": 3000}
