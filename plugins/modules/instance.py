@@ -25,9 +25,9 @@ description:
     beat, flower) are recreated. On a dockerless install gunicorn's master is told to start one
     new worker per old one (SIGTTIN); once they have booted and answer, the old ones are retired
     gracefully (SIGTTOU), then the other units restart. Where the workers' heartbeat files
-    cannot be read, SIGHUP (gunicorn's graceful reload) instead. Afterwards the template fragments BookWyrm caches and the pages its nginx
-    caches, which keep the storage URLs they were rendered with, are dropped (not the activity
-    streams or sessions beside them).
+    cannot be read, SIGHUP (gunicorn's graceful reload) instead. Afterwards the template
+    fragments BookWyrm caches and the pages its nginx caches, which keep the storage URLs they
+    were rendered with, are dropped (not the activity streams or sessions beside them).
   - V(restore) does the same unconditionally after a failed cutover put the previous C(.env)
     back; on docker it is C(docker compose up -d), which recreates only what differs.
   - V(static) runs C(compile_themes) then C(collectstatic) in one process environment (one
