@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -178,3 +179,18 @@ def secret_key() -> str:
 
 def ephemeral_dir() -> Path:
     return Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+
+
+def stop_poller() -> dict:
+    """Stop the poller prepare started; its summary once it has finished (20 s at most)."""
+    directory = ephemeral_dir() / "poller"
+    (directory / "stop").touch()
+    deadline = time.monotonic() + 20
+    summary = {}
+    while time.monotonic() < deadline:
+        summary = json.loads((directory / "poll.json").read_text())
+        if summary["finished"]:
+            break
+        time.sleep(0.3)
+    assert summary.get("finished"), "the poller did not stop"
+    return summary

@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -580,3 +581,33 @@ def render(rows: list[Row], started: float, total: float) -> str:
 def clean_art_dir() -> None:
     shutil.rmtree(ART_DIR, ignore_errors=True)
     ART_DIR.mkdir(parents=True, exist_ok=True)
+
+
+@contextmanager
+def when_bucket_holds(bucket: str, count: int, action):
+    """While the block runs, call ``action()`` once ``bucket`` holds ``count`` objects under
+    images/ (a fault in the middle of a copy). Yields a dict: empty if the block ended first,
+    else what ``action`` returned plus ``objects``, the count seen."""
+    client = tb.load_s3().client()
+    done: dict = {}
+    stop = threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            try:
+                seen = client.list_objects_v2(Bucket=bucket, Prefix="images/", MaxKeys=1000).get("KeyCount", 0)
+            except Exception:  # noqa: BLE001 - bucket not there yet
+                seen = 0
+            if seen >= count:
+                done.update(action())
+                done["objects"] = seen
+                return
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield done
+    finally:
+        stop.set()
+        watcher.join()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 
 import _harness as h
@@ -60,27 +59,8 @@ def test_s3_killed_mid_media_copy(fx, case):
     """S3 server killed in the middle of the media copy, then rerun."""
     instance, bucket = fx["instance"], "rel-faults-copy"
     hv = h.host_vars(instance, bucket, case.dir)
-    client = tb.load_s3().client()
-    killed = {}
-    stop = threading.Event()
-
-    def killer():
-        while not stop.is_set():
-            try:
-                count = client.list_objects_v2(Bucket=bucket, Prefix="images/", MaxKeys=1000).get("KeyCount", 0)
-            except Exception:  # noqa: BLE001 - bucket not there yet
-                count = 0
-            if count >= 300:
-                tb.s3_kill()
-                killed["objects"] = count
-                return
-            time.sleep(0.05)
-
-    watcher = threading.Thread(target=killer, daemon=True)
-    watcher.start()
-    first = h.run_play(case.dir, {NAME: hv})
-    stop.set()
-    watcher.join()
+    with h.when_bucket_holds(bucket, 300, lambda: tb.s3_kill() or {}) as killed:
+        first = h.run_play(case.dir, {NAME: hv})
     assert killed, "the copy finished before the server could be killed"
     failure = _restored(fx, first, case)
     assert failure["task"].startswith("Media copy"), failure
@@ -121,27 +101,8 @@ def test_ssh_connection_killed_mid_media_copy(fx, case):
     instance, bucket = fx["instance"], "rel-faults-ssh"
     h.reset_instance(instance, fx["env"])
     hv = h.host_vars(instance, bucket, case.dir)
-    client = tb.load_s3().client()
-    killed = {}
-    stop = threading.Event()
-
-    def killer():
-        while not stop.is_set():
-            try:
-                count = client.list_objects_v2(Bucket=bucket, Prefix="images/", MaxKeys=1000).get("KeyCount", 0)
-            except Exception:  # noqa: BLE001 - bucket not there yet
-                count = 0
-            if count >= 300:
-                killed["sessions"] = h.kill_ssh_sessions()
-                killed["objects"] = count
-                return
-            time.sleep(0.05)
-
-    watcher = threading.Thread(target=killer, daemon=True)
-    watcher.start()
-    first = h.run_play(case.dir, {NAME: hv})
-    stop.set()
-    watcher.join()
+    with h.when_bucket_holds(bucket, 300, lambda: {"sessions": h.kill_ssh_sessions()}) as killed:
+        first = h.run_play(case.dir, {NAME: hv})
     assert killed.get("sessions"), "the copy finished before the connection could be killed"
     after_first = h.bucket_objects(bucket, "images/")
     second = h.run_play(case.dir, {NAME: hv})

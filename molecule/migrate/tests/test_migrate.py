@@ -1,11 +1,10 @@
 """After playbooks/migrate.yml (run twice): bucket, .env, containers, page, report, no gap."""
 
 import json
-import time
 
 import pytest
 from botocore.exceptions import ClientError
-from moltest import ADMIN, CACHE_CONTROL, ephemeral_dir, http_get, secret_key
+from moltest import ADMIN, CACHE_CONTROL, ephemeral_dir, http_get, secret_key, stop_poller
 
 THEME = "static/css/themes/bookwyrm-light.css"
 FONT = "static/css/fonts/testbed-sans.woff"  # where the theme's @import of vendor/icons.css points
@@ -130,16 +129,7 @@ def test_report(host, target):
 @pytest.fixture(scope="module")
 def poll(target):
     """Stop the poller started in prepare; its summary and the first run's restart phase."""
-    directory = ephemeral_dir() / "poller"
-    (directory / "stop").touch()
-    deadline = time.monotonic() + 20
-    summary = {}
-    while time.monotonic() < deadline:
-        summary = json.loads((directory / "poll.json").read_text())
-        if summary["finished"]:
-            break
-        time.sleep(0.3)
-    assert summary.get("finished"), "the poller did not stop"
+    summary = stop_poller()
     restart = target.report(ephemeral_dir() / "first-report.json")["phases"]["restart"]
     gap = summary["longest_gap"]
     print(
