@@ -6,11 +6,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible.plugins.doc_fragments.action_common_attributes import ModuleDocFragment as ActionCommon
+from ansible_collections.bookwyrm.s3.plugins.plugin_utils._doc_fragments import composed
+
 
 class ModuleDocFragment(object):
-    # The attributes every module of this collection shares; a module adds its own details
-    # (or says less, as verify does of diff mode).
-    DOCUMENTATION = r"""
+    # The attributes every module of this collection shares, with ansible-core's descriptions
+    # of check_mode, diff_mode and platform; a module adds its own details (or says less, as
+    # verify does of diff mode).
+    OURS = r"""
 attributes:
   check_mode:
     support: full
@@ -22,3 +26,7 @@ attributes:
         reports no change.
     support: full
 """
+
+    def __init__(self):
+        # Composed on load, as s3_connection is (ansible-test's yamllint reads class-level strings).
+        self.DOCUMENTATION = composed(self.OURS, ActionCommon.DOCUMENTATION)

@@ -4,8 +4,6 @@
 
 """The logic of bookwyrm.s3.bucket: name rules, the public-read policy statement, and the
 manager that brings a bucket to the wanted state with only the API calls its options need.
-
-Private to this collection (leading underscore): no compatibility promise to others.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,6 +18,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto
 from ansible_collections.bookwyrm.s3.plugins.module_utils._errors import BucketError
 from ansible_collections.bookwyrm.s3.plugins.module_utils._s3_client import (
     BOTO_ERRORS,
+    S3Manager,
     error_code,
     explain,
     http_status,
@@ -263,23 +262,12 @@ def public_listing_statements(policy, bucket):
 # ---------------------------------------------------------------------------------------------
 
 
-class BucketManager(object):
-    """Bring one bucket to the wanted state.
-
-    ``module`` is an AnsibleAWSModule (or anything with ``params``, ``check_mode``, ``region``,
-    ``warn``, ``fail_json`` and ``fail_json_aws``); ``client`` an S3 client wrapped with
-    AWSRetry (calls pass ``aws_retry=True``).
-    """
+class BucketManager(S3Manager):
+    """Bring one bucket to the wanted state (``module`` and ``client``: see ``S3Manager``)."""
 
     def __init__(self, module, client):
-        self.module = module
-        self.client = client
-        self.params = module.params
+        super(BucketManager, self).__init__(module, client)
         self.name = self.params["name"]
-        self.check_mode = module.check_mode
-        self.endpoint_url = self.params.get("endpoint_url")
-        self.region = module.region
-        self.changed = False
         self.created = False
         self.deleted = False
         self.before = {}

@@ -200,15 +200,12 @@ class ComposeInstance(Instance):
         sleep=time.sleep,
         clock=time.monotonic,
     ):
+        super(ComposeInstance, self).__init__(run_command, instance_dir, sleep, clock)
         self.compose = Compose(run_command, instance_dir, project_name, files, compose_command)
         self.docker = Docker(run_command)
-        self.dir = instance_dir
         self.web = web_service
         self.proxy_service = proxy_service
         self.db = db_service
-        self.sleep = sleep
-        self.clock = clock
-        self.warnings = []
 
     # -- what runs -------------------------------------------------------------------------
 

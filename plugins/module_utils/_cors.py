@@ -4,8 +4,6 @@
 
 """The logic of bookwyrm.s3.bucket_cors: rule validation and order-insensitive comparison,
 the manager, and a real CORS preflight check with the standard library.
-
-Private to this collection (leading underscore): no compatibility promise to others.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,6 +20,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto
 from ansible_collections.bookwyrm.s3.plugins.module_utils._errors import CorsError
 from ansible_collections.bookwyrm.s3.plugins.module_utils._s3_client import (
     BOTO_ERRORS,
+    S3Manager,
     error_code,
     explain,
     is_not_implemented,
@@ -271,27 +270,18 @@ def origin_allowed(observed, origin):
 # ---------------------------------------------------------------------------------------------
 
 
-class CorsManager(object):
-    """Bring one bucket's CORS configuration to the wanted state.
-
-    ``module`` is an AnsibleAWSModule (or anything with ``params``, ``check_mode``, ``region``,
-    ``warn``, ``fail_json`` and ``fail_json_aws``); ``client`` an S3 client wrapped with
-    AWSRetry (calls pass ``aws_retry=True``). ``preflight`` may be replaced in tests.
+class CorsManager(S3Manager):
+    """Bring one bucket's CORS configuration to the wanted state (``module`` and ``client``: see
+    ``S3Manager``). ``preflight_func`` may be replaced in tests.
     """
 
     preflight_attempts = 5
     preflight_delay = 2
 
     def __init__(self, module, client, preflight_func=None):
-        self.module = module
-        self.client = client
-        self.params = module.params
+        super(CorsManager, self).__init__(module, client)
         self.bucket = self.params["bucket"]
-        self.check_mode = module.check_mode
-        self.endpoint_url = self.params.get("endpoint_url")
-        self.region = module.region
         self.preflight_func = preflight_func or preflight
-        self.changed = False
         self.api_missing = False
 
     # -- input ---------------------------------------------------------------------------------

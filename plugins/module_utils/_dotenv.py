@@ -30,8 +30,6 @@ Duplicates: bash and compose both use the LAST assignment of a key. :meth:`DotEn
 updates the last one in place and removes the earlier ones (their values were dead, and tools
 that take the first match would otherwise read a stale value); :meth:`DotEnv.unset` removes
 all of them.
-
-Private to this collection (leading underscore): no compatibility promise to others.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -39,6 +37,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+from dataclasses import dataclass
+from typing import Optional
 
 KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SAFE_VALUE_RE = re.compile(r"^[A-Za-z0-9_./:@%+,=-]*$")
@@ -73,6 +73,7 @@ def _split_newline(line):
     return line, ""
 
 
+@dataclass(repr=False)
 class Entry:
     """One piece of the file: an assignment (``key`` set) or any other text (``key`` is None).
 
@@ -84,17 +85,18 @@ class Entry:
     disagree or this parser cannot tell.
     """
 
-    __slots__ = ("key", "modified", "newline", "prefix", "raw", "suffix", "value", "value_raw")
+    raw: Optional[str] = None
+    key: Optional[str] = None
+    prefix: str = ""
+    value_raw: str = ""
+    suffix: str = ""
+    newline: str = ""
+    value: Optional[str] = None
+    modified: bool = False
 
-    def __init__(self, raw=None, key=None, prefix="", value_raw="", suffix="", newline="", value=None, modified=False):
-        self.key = key
-        self.prefix = prefix
-        self.value_raw = value_raw
-        self.suffix = suffix
-        self.newline = newline
-        self.value = value
-        self.modified = modified
-        self.raw = raw if raw is not None else prefix + value_raw + suffix + newline
+    def __post_init__(self):
+        if self.raw is None:
+            self.raw = self.prefix + self.value_raw + self.suffix + self.newline
 
     def __repr__(self):  # pragma: no cover - debugging aid; never used in module output
         return "Entry(key=%r, raw=<%d chars>)" % (self.key, len(self.raw))

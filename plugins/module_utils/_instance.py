@@ -18,6 +18,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+import time
 
 from ansible_collections.bookwyrm.s3.plugins.module_utils._dotenv import DotEnv, DotEnvError
 
@@ -124,6 +125,13 @@ class Instance(object):
     """The interface every kind of install implements (see module docstring)."""
 
     kind = None
+
+    def __init__(self, run_command, instance_dir, sleep=time.sleep, clock=time.monotonic):
+        self.run_command = run_command  # AnsibleModule.run_command's signature
+        self.dir = instance_dir
+        self.sleep = sleep  # sleep and clock are injected so that unit tests never wait
+        self.clock = clock
+        self.warnings = []
 
     def stale_processes(self):
         """What still runs with other storage settings than the .env in place (names of

@@ -2,10 +2,7 @@
 # Copyright: (c) 2026, bookwyrm.s3 contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""S3 client settings and error explanations shared by the collection's modules.
-
-Private to this collection (leading underscore): no compatibility promise to others.
-"""
+"""S3 client settings and error explanations shared by the collection's modules."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -18,7 +15,9 @@ except ImportError:  # handled by AnsibleAWSModule's own boto3 check
     botocore = None
     Config = None
 
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.bookwyrm.s3.plugins.module_utils._errors import reported
 
 # What a botocore call raises when the call, not our code, went wrong: the managers catch this.
 BOTO_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) if botocore else ()
@@ -88,6 +87,32 @@ def s3_client(module):
         retry_decorator=AWSRetry.jittered_backoff(),
         config=s3_config(addressing_style=module.params["addressing_style"]),
     )
+
+
+class S3Manager(object):
+    """What the manager of a bucket-level module starts from.
+
+    ``module`` is an AnsibleAWSModule (or anything with ``params``, ``check_mode``, ``region``,
+    ``warn``, ``fail_json`` and ``fail_json_aws``); ``client`` an S3 client wrapped with
+    AWSRetry (calls pass ``aws_retry=True``).
+    """
+
+    def __init__(self, module, client):
+        self.module = module
+        self.client = client
+        self.params = module.params
+        self.check_mode = module.check_mode
+        self.endpoint_url = self.params.get("endpoint_url")
+        self.region = module.region
+        self.changed = False
+
+
+def run_manager(manager_class, error_class, argument_spec, **module_options):
+    """The main() of a bucket-level module: the arguments checked, one client, the manager's
+    ``run()`` as the result, the typed errors it raises (``error_class``) reported once."""
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True, **module_options)
+    with reported(module, error_class):
+        module.exit_json(**manager_class(module, s3_client(module)).run())
 
 
 def error_code(exc):

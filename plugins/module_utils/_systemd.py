@@ -69,16 +69,13 @@ class SystemdInstance(Instance):
         now=time.time,
         http_get=None,
     ):
-        self.run_command = run_command
-        self.dir = instance_dir
+        super(SystemdInstance, self).__init__(run_command, instance_dir, sleep, clock)
         self.user = user
         self.web_unit = web_unit
         self.other_units = list(other_units)
         self.web_url = web_url
         self.proxy_unit = proxy_unit
         self.proc = proc_root
-        self.sleep = sleep
-        self.clock = clock
         self.now = now
         self.http_get = http_get or _http_status
 

@@ -96,12 +96,8 @@ options:
     choices: [auto, always, never]
     default: auto
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
-  - bookwyrm.s3.s3_compat
   - bookwyrm.s3.attributes
+  - bookwyrm.s3.s3_connection
 attributes:
   diff_mode:
     details:
@@ -216,14 +212,13 @@ try:
 except ImportError:
     pass
 
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.bookwyrm.s3.plugins.module_utils._bucket import (
     DEFAULT_PUBLIC_PREFIXES,
     OWNERSHIP_CHOICES,
     BucketManager,
 )
-from ansible_collections.bookwyrm.s3.plugins.module_utils._errors import BucketError, reported
-from ansible_collections.bookwyrm.s3.plugins.module_utils._s3_client import S3_COMPAT_ARGUMENT_SPEC, s3_client
+from ansible_collections.bookwyrm.s3.plugins.module_utils._errors import BucketError
+from ansible_collections.bookwyrm.s3.plugins.module_utils._s3_client import S3_COMPAT_ARGUMENT_SPEC, run_manager
 
 ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True, aliases=["bucket"]),
@@ -238,9 +233,7 @@ ARGUMENT_SPEC.update(S3_COMPAT_ARGUMENT_SPEC)
 
 
 def main():
-    module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    with reported(module, BucketError):  # raised in module_utils, reported once here
-        module.exit_json(**BucketManager(module, s3_client(module)).run())
+    run_manager(BucketManager, BucketError, ARGUMENT_SPEC)
 
 
 if __name__ == "__main__":

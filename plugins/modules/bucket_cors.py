@@ -110,16 +110,11 @@ options:
         URL) for the key C(static/bookwyrm-cors-preflight-check); the object need not exist.
     type: str
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
-  - bookwyrm.s3.s3_compat
   - bookwyrm.s3.attributes
+  - bookwyrm.s3.s3_connection
 attributes:
   diff_mode:
-    details:
-      - Shows the rules before and after.
+    details: Shows the rules before and after.
   platform:
     platforms: all
 notes:
@@ -242,10 +237,9 @@ try:
 except ImportError:
     pass
 
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.bookwyrm.s3.plugins.module_utils._cors import CorsManager
-from ansible_collections.bookwyrm.s3.plugins.module_utils._errors import CorsError, reported
-from ansible_collections.bookwyrm.s3.plugins.module_utils._s3_client import S3_COMPAT_ARGUMENT_SPEC, s3_client
+from ansible_collections.bookwyrm.s3.plugins.module_utils._errors import CorsError
+from ansible_collections.bookwyrm.s3.plugins.module_utils._s3_client import S3_COMPAT_ARGUMENT_SPEC, run_manager
 
 ARGUMENT_SPEC = dict(
     bucket=dict(type="str", required=True, aliases=["name"]),
@@ -271,13 +265,12 @@ ARGUMENT_SPEC.update(S3_COMPAT_ARGUMENT_SPEC)
 
 
 def main():
-    module = AnsibleAWSModule(
-        argument_spec=ARGUMENT_SPEC,
-        supports_check_mode=True,
+    run_manager(
+        CorsManager,
+        CorsError,
+        ARGUMENT_SPEC,
         mutually_exclusive=[("rules", "domain"), ("rules", "extra_origins")],
     )
-    with reported(module, CorsError):  # raised in module_utils, reported once here
-        module.exit_json(**CorsManager(module, s3_client(module)).run())
 
 
 if __name__ == "__main__":

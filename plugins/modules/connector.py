@@ -61,7 +61,6 @@ options:
     type: str
     required: true
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
   - bookwyrm.s3.attributes
 attributes:
   platform:

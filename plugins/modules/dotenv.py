@@ -42,9 +42,8 @@ author:
   - bookwyrm.s3 contributors (@bookwyrm-s3)
 
 extends_documentation_fragment:
-  - action_common_attributes
-  - action_common_attributes.files
   - bookwyrm.s3.attributes
+  - action_common_attributes.files
 
 attributes:
   diff_mode:

@@ -110,7 +110,6 @@ notes:
   - Needs root (become) for C(docker) and C(systemctl). Management commands of a dockerless
     instance run as O(user) with C(runuser), from the checkout, with its venv's Python.
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
   - bookwyrm.s3.attributes
 attributes:
   check_mode:

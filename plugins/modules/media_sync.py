@@ -179,12 +179,8 @@ options:
     type: int
     default: 10
 extends_documentation_fragment:
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
-  - bookwyrm.s3.s3_compat
   - bookwyrm.s3.attributes
-  - ansible.builtin.action_common_attributes
+  - bookwyrm.s3.s3_connection
 attributes:
   check_mode:
     details: Lists and compares, then reports what would move.

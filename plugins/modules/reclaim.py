@@ -57,12 +57,8 @@ options:
     type: int
     default: 100
 extends_documentation_fragment:
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
-  - bookwyrm.s3.s3_compat
   - bookwyrm.s3.attributes
-  - ansible.builtin.action_common_attributes
+  - bookwyrm.s3.s3_connection
 attributes:
   check_mode:
     details: >-
@@ -164,10 +160,9 @@ except ImportError:
 
 import os
 
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.bookwyrm.s3.plugins.module_utils._errors import ReclaimError, reported
+from ansible_collections.bookwyrm.s3.plugins.module_utils._errors import ReclaimError
 from ansible_collections.bookwyrm.s3.plugins.module_utils._reclaim import Reclaimer
-from ansible_collections.bookwyrm.s3.plugins.module_utils._s3_client import S3_COMPAT_ARGUMENT_SPEC, s3_client
+from ansible_collections.bookwyrm.s3.plugins.module_utils._s3_client import S3_COMPAT_ARGUMENT_SPEC, run_manager
 
 ARGUMENT_SPEC = dict(
     path=dict(type="path", required=True),
@@ -229,9 +224,7 @@ class ReclaimManager(object):
 
 
 def main():
-    module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    with reported(module, ReclaimError):  # raised in module_utils, reported once here
-        module.exit_json(**ReclaimManager(module, s3_client(module)).run())
+    run_manager(ReclaimManager, ReclaimError, ARGUMENT_SPEC)
 
 
 if __name__ == "__main__":

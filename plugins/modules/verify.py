@@ -77,7 +77,6 @@ options:
     description: The local media tree, to tell which files of O(reclaim_manifest) are gone (needed with it).
     type: path
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
   - bookwyrm.s3.attributes
 attributes:
   check_mode:

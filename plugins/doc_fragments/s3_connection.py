@@ -6,10 +6,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.amazon.aws.plugins.doc_fragments.boto3 import ModuleDocFragment as Boto3Fragment
+from ansible_collections.amazon.aws.plugins.doc_fragments.common import ModuleDocFragment as CommonFragment
+from ansible_collections.amazon.aws.plugins.doc_fragments.region import ModuleDocFragment as RegionFragment
+from ansible_collections.bookwyrm.s3.plugins.plugin_utils._doc_fragments import composed
+
 
 class ModuleDocFragment(object):
-    # Options every module of this collection adds for S3-compatible providers.
-    DOCUMENTATION = r"""
+    # What every S3 module of this collection takes to reach a bucket: amazon.aws's credential,
+    # endpoint, region and boto3 fragments, and the options of ours for S3-compatible providers.
+    S3_COMPATIBLE = r"""
 options:
   addressing_style:
     description:
@@ -26,3 +32,13 @@ notes:
     releases) keep working.
   - Transient errors and throttling are retried with jittered exponential backoff.
 """
+
+    def __init__(self):
+        # Composed when ansible-doc loads the fragment (as amazon.aws's boto3 fragment is made):
+        # ansible-test's yamllint reads a class-level DOCUMENTATION as a string.
+        self.DOCUMENTATION = composed(
+            CommonFragment.MODULES,
+            RegionFragment.MODULES,
+            Boto3Fragment().MODULES,
+            self.S3_COMPATIBLE,
+        )
