@@ -5,11 +5,11 @@ the built artifact, and the molecule migrate scenario under the oldest and the n
 ansible-core 2.19 is the one in .venv: tests/unit, tests/sanity and tests/molecule already run
 under it. 2.17 runs with the oldest boto3/botocore requirements.txt admits.
 
-`make test` runs the cheap part: the unit tests under the oldest and the newest, both at once
-(~30 s). `make matrix` (BOOKWYRM_S3_MATRIX=1) runs all of it: two versions at a time for unit
-and sanity (nothing shared: own venv, own HOME for ansible-test's caches, own install tree),
-then molecule one version after the other (they share the test bed). The table goes to
-docs/matrix.md (each `make matrix` rewrites it, as the reliability suite does its own).
+BOOKWYRM_S3_MATRIX=1 runs it (the other suites' runs skip it): `make test` runs the unit and
+sanity part after its main lane and the molecule part with the timed scenarios, alone on the
+machine (testbed/bin/test); `make matrix` runs all of it. Unit and sanity run two versions at a
+time (nothing shared: own venv, own HOME for ansible-test's caches, own install tree); molecule
+one version after the other (they share the test bed). The table goes to docs/matrix.md.
 """
 
 import os
@@ -45,9 +45,9 @@ MAIN_VERSION = "2.19"
 TABLE = REPO_DIR / "docs" / "matrix.md"
 TABLE_HEADER = """# ansible-core matrix
 
-Written by `make matrix` (tests/publish/test_matrix.py): every ansible-core minor that
-meta/runtime.yml admits, besides 2.19 which `make test` runs in .venv. Seconds are wall time
-on the machine that ran it; unit and sanity run two versions at a time.
+Written by `make test` and `make matrix` (tests/publish/test_matrix.py): every ansible-core
+minor that meta/runtime.yml admits, besides 2.19 which every other suite runs in .venv. Seconds
+are wall time on the machine that ran it; unit and sanity run two versions at a time.
 
 """
 
@@ -120,21 +120,15 @@ def step_result(result, started):
     return result.returncode == 0, time.monotonic() - started, detail or text[-4000:], summary
 
 
-_UNIT_RUNS = {}  # version -> step result: `make matrix` reuses the runs of the oldest/newest test
-
-
 def unit_step(version, deps):
-    """venv and unit tests of one version, once per session."""
-    if version not in _UNIT_RUNS:
-        started = time.monotonic()
-        try:
-            venv = core_venv(version)
-        except AssertionError as exc:
-            _UNIT_RUNS[version] = (False, time.monotonic() - started, str(exc), "no venv")
-            return _UNIT_RUNS[version]
-        started = time.monotonic()
-        _UNIT_RUNS[version] = step_result(unit(version, venv, deps), started)
-    return _UNIT_RUNS[version]
+    """venv and unit tests of one version."""
+    started = time.monotonic()
+    try:
+        venv = core_venv(version)
+    except AssertionError as exc:
+        return False, time.monotonic() - started, str(exc), "no venv"
+    started = time.monotonic()
+    return step_result(unit(version, venv, deps), started)
 
 
 def sanity_step(version, tarball):
@@ -156,24 +150,6 @@ def table_row(version, step, outcome):
     ok, seconds, _, summary = outcome
     note = f" ({summary})" if summary else ""
     return f"| {version} | 3.{MATRIX[version][0]} | {step} | {'passed' if ok else 'FAILED'}{note} | {seconds:.0f} |"
-
-
-@pytest.fixture(scope="module")
-def end_units():
-    """Unit tests under the oldest and the newest admitted ansible-core, both at once (own venvs,
-    nothing shared): the part of the matrix cheap enough for `make test`."""
-    deps = deps_tree()
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {v: pool.submit(unit_step, v, deps) for v in ends()}
-        return {v: f.result() for v, f in futures.items()}
-
-
-@pytest.mark.parametrize("end", [0, 1], ids=["oldest", "newest"])
-def test_unit_tests_under_oldest_and_newest(end_units, end):
-    version = ends()[end]
-    ok, seconds, detail, summary = end_units[version]
-    print(f"unit tests under ansible-core {version}: {summary} in {seconds:.0f}s")
-    assert ok, f"unit tests under ansible-core {version} failed after {seconds:.0f}s:\n{detail}"
 
 
 @pytest.fixture(scope="module")
@@ -257,7 +233,7 @@ def molecule_migrate(version):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(os.environ.get("BOOKWYRM_S3_MATRIX") != "1", reason="`make matrix` runs it (~25 min)")
+@pytest.mark.skipif(os.environ.get("BOOKWYRM_S3_MATRIX") != "1", reason="`make test` runs it in a lane of its own")
 @pytest.mark.parametrize("version", sorted(MATRIX))
 @pytest.mark.parametrize("step", ["unit", "sanity"])
 def test_core_version(matrix_results, version, step):
@@ -267,7 +243,7 @@ def test_core_version(matrix_results, version, step):
 
 @pytest.mark.slow
 @pytest.mark.testbed
-@pytest.mark.skipif(os.environ.get("BOOKWYRM_S3_MATRIX") != "1", reason="`make matrix` runs it")
+@pytest.mark.skipif(os.environ.get("BOOKWYRM_S3_MATRIX") != "1", reason="`make test` runs it with the timed scenarios")
 @pytest.mark.parametrize("end", [0, 1], ids=["oldest", "newest"])
 def test_molecule_migrate(end, s3_server):
     """After the unit and sanity runs (their table is written first, these rows are added)."""
