@@ -6,10 +6,11 @@
 
 A module cannot print while it runs. This plugin starts the module the way ``async:``
 does (``_execute_module(wrap_async=True)``, Ansible's async_wrapper on the target), reads
-the module's progress file every second with one cheap shell command over the task's own
-connection (local, ssh, any become), prints a progress line every ``progress_interval``
-seconds, and when the job is done fetches its result with ``async_status`` and returns it
-unchanged. Only counters are displayed, never an argument.
+the module's progress file with one cheap shell command over the task's own connection
+(local, ssh, any become; every 0.1 s at first, every second once the job has run a while),
+prints a progress line every ``progress_interval`` seconds, and when the job is done fetches
+its result with ``async_status`` and returns it unchanged. Only counters are displayed, never
+an argument.
 
 The module runs as usual (no progress lines) when the task sets ``async:`` itself, when
 ``progress_interval`` is 0, or on a connection with native async (Windows).
@@ -42,6 +43,9 @@ HEAD_BYTES = len('{"started": true, "finished": false')
 SEPARATOR = "--bookwyrm-s3-media-sync--"
 NO_JOB_FILE = "--bookwyrm-s3-no-job-file--"
 ASYNC_KEYS = ("ansible_job_id", "started", "finished", "results_file")
+# Polls start quick, since a resync with nothing to do ends in about a second, and slow down to
+# one a second for a long copy: each poll is one command over the connection.
+FIRST_POLL, POLL_GROWTH, LONGEST_POLL = 0.1, 1.5, 1.0
 
 
 def human_bytes(count):
@@ -154,10 +158,10 @@ class ActionModule(ActionBase):
     def _wait_for_job(self, reader, job_file, interval, host_label):
         """Poll until the job file holds the module's result; show progress meanwhile."""
         last_shown = last_seen = time.time()
-        sleep = 0.25
+        sleep = FIRST_POLL
         while True:
             time.sleep(sleep)
-            sleep = min(sleep * 2, 1.0)
+            sleep = min(sleep * POLL_GROWTH, LONGEST_POLL)
             try:
                 _rc, out = self._shell(reader)
                 progress, state = read_poll(out)

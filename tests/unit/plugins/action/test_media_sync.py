@@ -118,3 +118,17 @@ def test_wait_fails_when_the_host_stays_out_of_reach(monkeypatch):
     action, _calls, _clock = waiting_action(monkeypatch, [AnsibleError("Failed to connect to the host via ssh")])
     with pytest.raises(AnsibleError, match="j1 has been out of reach"):
         action._wait_for_job("reader", "/root/.ansible_async/j1", 10, "")
+
+
+def test_polls_start_quick_and_settle_at_one_a_second(monkeypatch):
+    """A no-op resync ends in about a second: the first polls come at 0.1 s steps, a long copy
+    is polled once a second (each poll is a command over the connection)."""
+    action, calls, _clock = waiting_action(monkeypatch, [poll_output(PROGRESS, RUNNING)] * 30 + [poll_output("", DONE)])
+    sleeps = []
+    sleep = plugin.time.sleep
+    monkeypatch.setattr(plugin.time, "sleep", lambda seconds: (sleeps.append(seconds), sleep(seconds)))
+    action._wait_for_job("reader", "/root/.ansible_async/j1", 10, "")
+    assert sleeps[0] == pytest.approx(0.1)
+    assert sum(sleeps[:4]) < 1.0, sleeps
+    assert max(sleeps) == pytest.approx(1.0) and sleeps[-1] == pytest.approx(1.0)
+    assert len(calls) == 31
