@@ -1,6 +1,8 @@
 """The listing (parallel by prefix, read back in key order) and the ETag arithmetic."""
 
+import bisect
 import hashlib
+import itertools
 import os
 import time
 
@@ -120,3 +122,65 @@ def test_raw_timestamps_through_the_public_session_component(monkeypatch):
         assert isinstance(raw.list_objects_v2(Bucket=BUCKET)["Contents"][0]["LastModified"], str)
         assert not isinstance(plain.list_objects_v2(Bucket=BUCKET)["Contents"][0]["LastModified"], str)
         assert list(mr.list_remote(raw, BUCKET, "images")) == ["x"]
+
+
+class SortedBucket:
+    """list_objects_v2 over a sorted key list, as S3 answers it (Prefix, Delimiter, StartAfter,
+    ContinuationToken, MaxKeys): quick enough for the tens of thousands of keys a memory test
+    needs, where moto would take minutes."""
+
+    def __init__(self, keys):
+        self.keys = sorted(keys)
+
+    def list_objects_v2(self, **kw):
+        prefix, most, delimiter = kw.get("Prefix", ""), kw["MaxKeys"], kw.get("Delimiter")
+        start = kw.get("ContinuationToken") or kw.get("StartAfter") or ""
+        index = bisect.bisect_right(self.keys, start) if start else bisect.bisect_left(self.keys, prefix)
+        contents, prefixes, last = [], [], None
+        while index < len(self.keys) and self.keys[index].startswith(prefix):
+            key = self.keys[index]
+            cut = key.find(delimiter, len(prefix)) if delimiter else -1
+            if len(contents) + len(prefixes) == most:
+                return dict(Contents=contents, CommonPrefixes=prefixes, IsTruncated=True, NextContinuationToken=last)
+            if cut >= 0:
+                common = key[: cut + 1]
+                prefixes.append({"Prefix": common})
+                last = common + "\U0010ffff"  # past every key under it
+                index = bisect.bisect_right(self.keys, last)
+                continue
+            contents.append({"Key": key, "Size": 1, "ETag": '"e"'})
+            last = key
+            index += 1
+        return dict(Contents=contents, CommonPrefixes=prefixes, IsTruncated=False)
+
+
+def test_listing_frees_what_the_reader_has_read(monkeypatch):
+    """Memory stays flat with the size of the bucket: an object the reader has gone past is no
+    longer held (BookWyrm's layout: a cover, twelve thumbnails in a directory of their own)."""
+    created, freed = itertools.count(), itertools.count()
+
+    class Counted(mr.RemoteObject):
+        __slots__ = ()
+
+        def __new__(cls, *args):
+            next(created)
+            return super().__new__(cls, *args)
+
+        def __del__(self):
+            next(freed)
+
+    monkeypatch.setattr(mr, "RemoteObject", Counted)
+    monkeypatch.setattr(mr, "PAGE", 100)
+    covers = [f"{i:05x}" for i in range(2000)]
+    keys = [f"images/covers/{c}.jpg" for c in covers]
+    keys += [f"images/thumbnails/covers/{c}/{n:02d}.webp" for c in covers for n in range(12)]
+    listing = mr.RemoteListing(SortedBucket(keys), BUCKET, "images", workers=4)
+    read, most_held = 0, 0
+    for _obj in listing:
+        read += 1
+        if read % 1000 == 0:
+            most_held = max(most_held, next(created) - next(freed))  # both counters move by one
+    assert read == len(keys)
+    # the look-ahead at most (pages ahead in each of the ranges ahead), not the 26,000 read
+    assert most_held <= mr.NODES_AHEAD * (mr.PAGES_AHEAD + 1) * mr.PAGE < read / 4, most_held
+    assert next(created) - next(freed) < mr.PAGE, "objects still held once the listing has ended"
