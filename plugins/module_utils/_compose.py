@@ -398,11 +398,13 @@ class ComposeInstance(Instance):
 
     def manage_shell(self, code):
         # By container id, not `compose exec`: after a rolling restart compose v1's exec looks
-        # for the container of index 1, which was retired. The code goes on stdin.
+        # for the container of index 1, which was retired. The code goes in -c, not on stdin:
+        # Django's shell reads stdin only if it is readable the instant it starts (select with
+        # no timeout); on a loaded host it is not yet, and an interactive shell eats the code.
         ids = self.web_ids()
         if not ids:
             raise InstanceError("no running %s container: check `docker compose ps`" % self.web)
-        rc, out, err = self.docker.run(["exec", "-i", ids[0], "python", "manage.py", "shell"], data=code)
+        rc, out, err = self.docker.run(["exec", ids[0], "python", "manage.py", "shell", "-c", code])
         if rc != 0:
             detail = (err or out).strip()[-800:]
             raise InstanceError("manage.py shell in %s failed (rc=%s): %s" % (self.web, rc, detail))

@@ -38,7 +38,7 @@ STORAGE_KEYS = (
 )
 UNKNOWN = object()
 
-# Run by `manage.py shell` (code on stdin): deletes BookWyrm's cached template fragments
+# Run by `manage.py shell -c`: deletes BookWyrm's cached template fragments
 # ({% cache %} keys, which keep the storage URLs they were rendered with: the landing page's
 # book list for an hour, the about page's for a week) and nothing else. The same redis holds
 # the activity streams and the sessions, which a cache.clear() (FLUSHDB) would wipe; upstream
@@ -153,7 +153,7 @@ class Instance(object):
         raise NotImplementedError
 
     def manage_shell(self, code):
-        """`python manage.py shell` with CODE on stdin, as the instance runs it; its output."""
+        """`python manage.py shell -c CODE`, as the instance runs it; its output."""
         raise NotImplementedError
 
     def proxy_shell(self, script):

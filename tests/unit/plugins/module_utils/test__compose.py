@@ -104,7 +104,10 @@ class FakeDocker:
                 NetworkSettings=dict(Networks={"bookwyrm_default": dict(IPAddress=c["ip"])}),
             )
             return 0, json.dumps([doc]), ""
-        if args[0] == "exec" and args[1:3] == ["-i", self.ids("web")[0]]:
+        if args[0] == "exec" and args[1] == self.ids("web")[0] and args[2:6] == ["python", "manage.py", "shell", "-c"]:
+            # the code in -c, never on stdin: Django's shell drops to an interactive one
+            # when stdin is not readable the instant it starts
+            assert data is None and "fragments-cleared" in args[6]
             self.log.append("fragments")
             return 0, "fragments-cleared=2\n", ""
         if args[0] == "exec" and args[2:4] == ["nginx", "-s"]:
