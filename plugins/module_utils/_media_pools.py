@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ctypes
 import os
 import threading
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -23,6 +24,22 @@ from ansible_collections.bookwyrm.s3.plugins.module_utils._media_tree import Loc
 SAMPLE_SIZE = 10
 MIN_WORKERS = 16
 MAX_WORKERS = 128
+MALLOC_ARENAS = 2
+M_ARENA_MAX = -8  # mallopt's parameter number in glibc's <malloc.h>
+
+
+def limit_malloc_arenas(arenas=MALLOC_ARENAS):
+    """Cap glibc's malloc arenas for this process and the workers it forks; True when set.
+
+    glibc gives threads that meet on a lock arenas of their own (up to eight per core) and
+    keeps each one's high-water mark: with the listing's and the transfers' threads, the
+    module's memory grew with the length of the run rather than with what it holds. Call it
+    before the first thread starts. Elsewhere (no glibc, no mallopt) it does nothing.
+    """
+    try:
+        return bool(ctypes.CDLL(None).mallopt(M_ARENA_MAX, arenas))
+    except (OSError, AttributeError):
+        return False
 
 
 def auto_workers(round_trip):

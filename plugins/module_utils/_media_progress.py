@@ -71,8 +71,10 @@ class ProgressFile(object):
         self.bytes_seen = 0  # sizes of the files compared so far
         self.local_files = self.local_bytes = None
         self.measure = None  # callable giving (files, bytes) of the whole tree, for the ETA
+        self.measured = False
 
     def _measure(self):
+        self.measured = True
         try:
             self.local_files, self.local_bytes = self.measure()
         except Exception:  # noqa: BLE001, S110 - only the ETA needs it
@@ -107,9 +109,12 @@ class ProgressFile(object):
             pass
 
     def _loop(self):
-        if self.measure is not None:
-            self._measure()
         while not self._stop.wait(self.interval):
+            # The ETA's walk of the whole tree waits until something is to move: a resync
+            # that finds nothing missing never walks the tree twice (a second walk in this
+            # thread would take the interpreter from the merge).
+            if self.measure is not None and not self.measured and self.stats.bytes_total:
+                self._measure()
             self.write()
 
     def __enter__(self):

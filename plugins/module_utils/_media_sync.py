@@ -66,6 +66,7 @@ from ansible_collections.bookwyrm.s3.plugins.module_utils._media_tree import (
 __all__ = ["CANNED_ACLS", "MB", "SAMPLE_SIZE", "MediaSync", "validate_options"]
 
 LISTING_WORKERS = 16
+COUNT_BATCH = 1000  # files the planner counts before it adds them to the shared stats
 
 CANNED_ACLS = (
     "",
@@ -250,25 +251,34 @@ class MediaSync(object):
         remote = self._remote()
         current = next(remote, None)
         self.progress.phase = "comparing" if self.check_mode else self._moving_phase
-        for item in items:
-            self.stats.add(scanned=1)
-            self.progress.bytes_seen += item.size
-            while current is not None and current.relpath < item.relpath:
-                current = next(remote, None)  # only in the target bucket: left alone
-            if current is None or current.relpath != item.relpath:
-                yield item, "missing"
-                continue
-            differs = self._compare(item, current)
-            if differs is False:
-                self.stats.add(skipped=1)
-            elif self.overwrite and differs:
-                yield item, "changed"
-            else:
-                reason = "content differs" if differs else "content cannot be compared (non-MD5 ETag)"
-                if differs is None and self.compare == "size":
-                    reason = "same size"
-                self.stats.add(conflicts=1)
-                self.stats.record("conflict", join_key(self.prefix, item.relpath), reason)
+        # Counted here and added in batches: stats.add's lock costs more than the comparison
+        # itself, and a resync counts every file twice (scanned, skipped).
+        scanned = skipped = 0
+        try:
+            for item in items:
+                scanned += 1
+                if scanned == COUNT_BATCH:
+                    self.stats.add(scanned=scanned, skipped=skipped)
+                    scanned = skipped = 0
+                self.progress.bytes_seen += item.size
+                while current is not None and current.relpath < item.relpath:
+                    current = next(remote, None)  # only in the target bucket: left alone
+                if current is None or current.relpath != item.relpath:
+                    yield item, "missing"
+                    continue
+                differs = self._compare(item, current)
+                if differs is False:
+                    skipped += 1
+                elif self.overwrite and differs:
+                    yield item, "changed"
+                else:
+                    reason = "content differs" if differs else "content cannot be compared (non-MD5 ETag)"
+                    if differs is None and self.compare == "size":
+                        reason = "same size"
+                    self.stats.add(conflicts=1)
+                    self.stats.record("conflict", join_key(self.prefix, item.relpath), reason)
+        finally:
+            self.stats.add(scanned=scanned, skipped=skipped)
 
     def _source_objects(self):
         """The source bucket's objects in key order; its errors name the source, not the target."""

@@ -313,6 +313,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.exceptions import Ansib
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.bookwyrm.s3.plugins.module_utils._media_copy import CopySource, resolve_copy_method
 from ansible_collections.bookwyrm.s3.plugins.module_utils._media_errors import MediaSyncSourceError
+from ansible_collections.bookwyrm.s3.plugins.module_utils._media_pools import limit_malloc_arenas
 from ansible_collections.bookwyrm.s3.plugins.module_utils._media_remote import raw_timestamps
 from ansible_collections.bookwyrm.s3.plugins.module_utils._media_sync import (
     MB,
@@ -479,6 +480,7 @@ def report(module, result):
 def run(module):
     params = module.params
     validate_options(params)
+    limit_malloc_arenas()  # before the clients' and the listing's threads
     client = make_client(module, params["workers"] or 16)
     source = None
     if params["source"]:

@@ -1,5 +1,11 @@
 """Threads, forked worker processes and the worker count."""
 
+import os
+import platform
+import subprocess
+import sys
+
+import pytest
 from ansible_collections.bookwyrm.s3.plugins.module_utils import _media_pools as mpl
 from ansible_collections.bookwyrm.s3.plugins.module_utils._media_sync import MediaSync
 from media_fixtures import BUCKET, DeadClient, http_client, keys, moto_endpoint, tree  # noqa: F401 - fixtures  # pylint: disable=unused-import
@@ -83,3 +89,20 @@ def test_threads_abort_when_the_server_is_gone(tree):  # noqa: F811
     assert result["aborted"] is True
     assert result["stats"]["errors"] >= 10
     assert "Could not connect" in result["abort_reason"]
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt's arena cap is glibc's")
+def test_malloc_arenas_capped_on_glibc():
+    # in a child: the cap is for the whole process
+    code = f"from {mpl.__name__} import limit_malloc_arenas; print(limit_malloc_arenas())"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    answer = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert answer.stdout.strip() == "True"
+
+
+def test_no_mallopt_no_cap(monkeypatch):
+    def no_libc(_name):
+        raise OSError("no C library here")
+
+    monkeypatch.setattr(mpl.ctypes, "CDLL", no_libc)
+    assert mpl.limit_malloc_arenas() is False

@@ -1,6 +1,7 @@
 """Counters and the progress file the action plugin polls (its fields must stay)."""
 
 import json
+import time
 
 from ansible_collections.bookwyrm.s3.plugins.module_utils import _media_progress as mp
 from ansible_collections.bookwyrm.s3.plugins.module_utils._media_sync import MediaSync
@@ -35,3 +36,18 @@ def test_stats_keep_a_sample_only():
     for index in range(50):
         stats.record("transferred", str(index))
     assert len(stats.transferred_files) == mp.SAMPLE_SIZE
+
+
+def test_eta_walk_waits_for_something_to_move(tmp_path):
+    walks = []
+    stats = mp.SyncStats()
+    progress = mp.ProgressFile(str(tmp_path / "p.json"), stats, interval=0.01)
+    progress.measure = lambda: walks.append(1) or (10, 1000)
+    with progress:
+        time.sleep(0.1)  # a resync comparing: nothing planned yet
+        assert walks == []
+        stats.add(bytes_total=100)  # the first missing file
+        deadline = time.monotonic() + 5
+        while not walks and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert walks == [1] and progress.local_bytes == 1000
