@@ -126,6 +126,20 @@ def test_report(host, target):
     assert all(phase["status"] == "ok" for phase in report["phases"].values()), report["phases"]
 
 
+def test_verify_compares_the_media_unless_this_run_just_did(target):
+    first = target.report(ephemeral_dir() / "first-report.json")["phases"]
+    rerun = target.report()["phases"]  # the idempotence run's
+
+    def said(value):
+        return str(value).lower() == "true"  # a boolean, or its text under older ansible-core
+
+    # the first run's cutover changed .env: verify compared every local file itself
+    assert said(first["media_sync"]["needed"]) and first["verify"]["media_compared_by"] == "verify"
+    # the rerun changed nothing: the compare its media copy had just made is verify's
+    assert not said(rerun["media_sync"]["needed"]) and rerun["verify"]["media_compared_by"] == "media_copy"
+    assert int(rerun["verify"]["media_missing_in_bucket"]) == 0 and rerun["media_copy"]["counts"]["scanned"] > 0
+
+
 @pytest.fixture(scope="module")
 def poll(target):
     """Stop the poller started in prepare; its summary and the first run's restart phase."""

@@ -1,0 +1,130 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, bookwyrm.s3 contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""What the role reads on an instance's host before it acts, in one pass: its .env (without
+secrets), the history of its buckets, the compose project's volumes, the web unit, a Python
+with boto3. Read-only; what is missing is reported as missing, preflight decides."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import re
+
+from ansible_collections.bookwyrm.s3.plugins.module_utils._dotenv import DotEnv, DotEnvError, is_secret_key
+
+TRUE_WORDS = ("true", "1", "yes")
+
+
+class HostInfoError(Exception):
+    """A file the role keeps could not be read as it must be; the message says what to do."""
+
+    def __init__(self, msg):
+        super(HostInfoError, self).__init__(msg)
+        self.msg = msg
+
+
+def compose_project(override, env, instance_dir):
+    """The compose project name as compose derives it (lower case, [a-z0-9_-] only)."""
+    name = override or env.get("COMPOSE_PROJECT_NAME") or os.path.basename(os.path.normpath(instance_dir))
+    return re.sub(r"[^a-z0-9_-]", "", name.lower())
+
+
+def env_values(text):
+    """The .env's settings less those that look like secrets (an unreadable value is None)."""
+    env = DotEnv(text)
+    values = {}
+    for key in env.keys():
+        if is_secret_key(key):
+            continue
+        try:
+            values[key] = env.get(key)
+        except DotEnvError:
+            values[key] = None
+    return values
+
+
+def history_buckets(path):
+    """The buckets of the history file (none when it does not exist)."""
+    try:
+        with open(path) as handle:
+            text = handle.read()
+    except (IOError, OSError):
+        return []
+    try:
+        return json.loads(text).get("buckets", []) if text.strip() else []
+    except (ValueError, AttributeError):
+        raise HostInfoError(
+            '%s is not the JSON this collection writes ({"buckets": [...]}): restore it from a backup, '
+            "or remove it if no move between buckets is unfinished." % path
+        ) from None
+
+
+class HostInfo(object):
+    """Reads one host; ``run_command`` has AnsibleModule.run_command's signature."""
+
+    def __init__(
+        self,
+        run_command,
+        instance_dir,
+        history_path,
+        project_name="",
+        web_unit="bookwyrm.service",
+        python="",
+        which=None,
+    ):
+        self.run_command = run_command
+        self.instance_dir = instance_dir
+        self.history_path = history_path
+        self.project_name = project_name
+        self.web_unit = web_unit
+        self.python = python
+        self.which = which or (lambda name: None)
+
+    def env_file(self):
+        path = os.path.join(self.instance_dir, ".env")
+        try:
+            st = os.stat(path)
+        except OSError:
+            return dict(exists=False, path=path), {}
+        with open(path, "rb") as handle:
+            text = handle.read().decode("utf-8", "replace")
+        return dict(exists=True, path=path, uid=st.st_uid, gid=st.st_gid), env_values(text)
+
+    def volume(self, name):
+        """The Mountpoint of a Docker volume, or '' (no such volume, no docker)."""
+        if not self.which("docker"):
+            return ""
+        rc, out, _err = self.run_command(["docker", "volume", "inspect", "--format", "{{.Mountpoint}}", name])
+        return out.strip() if rc == 0 else ""
+
+    def unit_state(self):
+        """systemd's LoadState of the web unit ('' without systemd)."""
+        if not self.which("systemctl"):
+            return ""
+        rc, out, _err = self.run_command(["systemctl", "show", "--property", "LoadState", "--value", self.web_unit])
+        return out.strip() if rc == 0 else ""
+
+    def boto3_python(self, own_python, own_has_boto3):
+        """The interpreter the S3 modules can run with, or '' when it lacks boto3."""
+        if not self.python or self.python == own_python:
+            return own_python if own_has_boto3() else ""
+        rc, _out, _err = self.run_command([self.python, "-c", "import boto3, botocore"])
+        return self.python if rc == 0 else ""
+
+    def gather(self, own_python, own_has_boto3):
+        env_file, env = self.env_file()
+        project = compose_project(self.project_name, env, self.instance_dir)
+        return dict(
+            env_file=env_file,
+            env=env,
+            history=history_buckets(self.history_path),
+            project=project,
+            media_volume=self.volume(project + "_media_volume"),
+            exports_volume=self.volume(project + "_exports_volume"),
+            web_unit_state=self.unit_state(),
+            boto3_python=self.boto3_python(own_python, own_has_boto3),
+        )

@@ -1,0 +1,115 @@
+"""What the role reads on the host in one pass: .env without its secrets, the bucket history,
+the compose project and its volumes, the web unit, a Python with boto3."""
+
+import json
+import os
+
+import pytest
+from ansible_collections.bookwyrm.s3.plugins.module_utils._host_info import (
+    HostInfo,
+    HostInfoError,
+    compose_project,
+    history_buckets,
+)
+
+ENV = "DOMAIN=books.example.com\nUSE_S3=true\nAWS_STORAGE_BUCKET_NAME=media\nAWS_SECRET_ACCESS_KEY=s3cr3t\n"
+
+
+class FakeHost:
+    """run_command answering docker, systemctl and a python's import check."""
+
+    def __init__(self, volumes=(), unit="loaded", pythons_with_boto3=()):
+        self.volumes = dict(volumes)
+        self.unit = unit
+        self.pythons = set(pythons_with_boto3)
+        self.calls = []
+
+    def run_command(self, argv, **_kwargs):
+        self.calls.append(argv)
+        if argv[:3] == ["docker", "volume", "inspect"]:
+            name = argv[-1]
+            return (0, self.volumes[name] + "\n", "") if name in self.volumes else (1, "", "no such volume: " + name)
+        if argv[0] == "systemctl":
+            return 0, self.unit + "\n", ""
+        if argv[1:] == ["-c", "import boto3, botocore"]:
+            return (0, "", "") if argv[0] in self.pythons else (1, "", "ModuleNotFoundError: No module named 'boto3'")
+        raise AssertionError(f"unexpected command {argv!r}")
+
+
+def gather(tmp_path, host, own_has_boto3=True, which=("docker", "systemctl"), **kwargs):
+    info = HostInfo(
+        host.run_command,
+        str(tmp_path / "bookwyrm"),
+        str(tmp_path / "bookwyrm" / "history.json"),
+        which=lambda name: "/usr/bin/" + name if name in which else None,
+        **kwargs,
+    )
+    return info.gather("/usr/bin/python3", lambda: own_has_boto3)
+
+
+@pytest.fixture
+def instance(tmp_path):
+    (tmp_path / "bookwyrm").mkdir()
+    (tmp_path / "bookwyrm" / ".env").write_text(ENV)
+    return tmp_path / "bookwyrm"
+
+
+def test_docker_install_read_in_one_pass(tmp_path, instance):
+    host = FakeHost(
+        volumes={"bookwyrm_media_volume": "/var/lib/docker/volumes/bookwyrm_media_volume/_data"}, unit="not-found"
+    )
+    info = gather(tmp_path, host)
+    assert info["env_file"]["exists"] and info["env_file"]["uid"] == os.getuid()
+    assert info["env"] == {"DOMAIN": "books.example.com", "USE_S3": "true", "AWS_STORAGE_BUCKET_NAME": "media"}
+    assert "s3cr3t" not in json.dumps(info)  # no secret in what the task returns
+    assert info["project"] == "bookwyrm"
+    assert info["media_volume"].endswith("bookwyrm_media_volume/_data") and info["exports_volume"] == ""
+    assert info["web_unit_state"] == "not-found" and info["history"] == []
+    assert info["boto3_python"] == "/usr/bin/python3"
+
+
+def test_dockerless_host_without_docker(tmp_path, instance):
+    host = FakeHost()
+    info = gather(tmp_path, host, which=("systemctl",))
+    assert info["media_volume"] == info["exports_volume"] == "" and info["web_unit_state"] == "loaded"
+    assert not any(argv[0] == "docker" for argv in host.calls)
+
+
+def test_no_systemd_no_unit_state(tmp_path, instance):
+    assert gather(tmp_path, FakeHost(), which=("docker",))["web_unit_state"] == ""
+
+
+def test_no_env_file(tmp_path):
+    (tmp_path / "bookwyrm").mkdir()
+    info = gather(tmp_path, FakeHost())
+    assert info["env_file"] == {"exists": False, "path": str(tmp_path / "bookwyrm" / ".env")} and info["env"] == {}
+
+
+def test_project_from_env_then_override(tmp_path, instance):
+    (instance / ".env").write_text(ENV + "COMPOSE_PROJECT_NAME=Books.Prod\n")
+    host = FakeHost(volumes={"booksprod_exports_volume": "/x"})
+    info = gather(tmp_path, host)
+    assert info["project"] == "booksprod" and info["exports_volume"] == "/x"
+    assert gather(tmp_path, host, project_name="Other")["project"] == "other"
+
+
+def test_compose_project_rule():
+    assert compose_project("", {}, "/opt/BookWyrm.social/") == "bookwyrmsocial"
+    assert compose_project("", {"COMPOSE_PROJECT_NAME": ""}, "/srv/bw") == "bw"
+
+
+def test_another_python_is_asked(tmp_path, instance):
+    host = FakeHost(pythons_with_boto3=["/opt/venv/bin/python"])
+    assert gather(tmp_path, host, python="/opt/venv/bin/python")["boto3_python"] == "/opt/venv/bin/python"
+    assert gather(tmp_path, host, python="/usr/local/bin/python3")["boto3_python"] == ""
+    assert gather(tmp_path, host, own_has_boto3=False)["boto3_python"] == ""
+
+
+def test_history(tmp_path):
+    path = tmp_path / "history.json"
+    assert history_buckets(str(path)) == []
+    path.write_text(json.dumps({"buckets": [{"bucket": "a", "endpoint_url": ""}]}))
+    assert history_buckets(str(path)) == [{"bucket": "a", "endpoint_url": ""}]
+    path.write_text("{not json")
+    with pytest.raises(HostInfoError, match="restore it from a backup"):
+        history_buckets(str(path))
