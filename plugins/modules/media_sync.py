@@ -314,7 +314,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.bookwyrm.s3.plugins.module_utils._media_copy import CopySource, resolve_copy_method
 from ansible_collections.bookwyrm.s3.plugins.module_utils._media_errors import MediaSyncSourceError
 from ansible_collections.bookwyrm.s3.plugins.module_utils._media_pools import limit_malloc_arenas
-from ansible_collections.bookwyrm.s3.plugins.module_utils._media_remote import raw_timestamps
+from ansible_collections.bookwyrm.s3.plugins.module_utils._media_remote import listing_session
 from ansible_collections.bookwyrm.s3.plugins.module_utils._media_sync import (
     MB,
     SAMPLE_SIZE,
@@ -390,8 +390,8 @@ def target_session(module, botocore_session=None):
 
 
 def make_list_client(module, connections=16):
-    """The client that lists the target: its timestamps stay text (nothing reads them)."""
-    session, region, endpoint, params = target_session(module, raw_timestamps(botocore.session.get_session()))
+    """The client that lists the target: its pages read by ListingParser (timestamps stay text)."""
+    session, region, endpoint, params = target_session(module, listing_session(botocore.session.get_session()))
     config = s3_config(module.params["addressing_style"], max_pool_connections=connections + 4)
     return session.client(
         "s3", endpoint_url=endpoint or None, region_name=region, verify=params.get("verify", True), config=config

@@ -107,13 +107,14 @@ def test_list_remote_index(client):  # noqa: F811
     assert sorted(mr.list_remote(client, BUCKET, "images")) == ["x", "y/z"]
 
 
-def test_raw_timestamps_through_the_public_session_component(monkeypatch):
-    """The listing client leaves LastModified as text; other sessions' clients are untouched."""
+def test_listing_session_through_the_public_session_component(monkeypatch):
+    """The listing client reads pages with ListingParser and leaves LastModified as text; other
+    sessions' clients are untouched."""
     import boto3
     import botocore.session
 
     with moto.mock_aws():
-        session = mr.raw_timestamps(botocore.session.get_session())
+        session = mr.listing_session(botocore.session.get_session())
         kwargs = dict(region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s")  # noqa: S106
         raw = boto3.session.Session(botocore_session=session).client("s3", **kwargs)
         plain = boto3.client("s3", **kwargs)
@@ -122,6 +123,101 @@ def test_raw_timestamps_through_the_public_session_component(monkeypatch):
         assert isinstance(raw.list_objects_v2(Bucket=BUCKET)["Contents"][0]["LastModified"], str)
         assert not isinstance(plain.list_objects_v2(Bucket=BUCKET)["Contents"][0]["LastModified"], str)
         assert list(mr.list_remote(raw, BUCKET, "images")) == ["x"]
+        with pytest.raises(botocore.exceptions.ClientError, match="NoSuchBucket"):  # errors: botocore's parser
+            raw.list_objects_v2(Bucket="no-such-bucket")
+        assert isinstance(raw.head_bucket(Bucket=BUCKET)["ResponseMetadata"]["HTTPStatusCode"], int)
+
+
+S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
+
+
+def listing_xml(contents="", extra="", namespace=S3_NS):
+    xmlns = f' xmlns="{namespace}"' if namespace else ""
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult{xmlns}><Name>media</Name>'
+        f"<Prefix>images/</Prefix><KeyCount>2</KeyCount><MaxKeys>1000</MaxKeys><Delimiter></Delimiter>"
+        f"<IsTruncated>true</IsTruncated><NextContinuationToken>tok/en+=</NextContinuationToken>{extra}{contents}"
+        "</ListBucketResult>"
+    ).encode()
+
+
+OBJECT = (
+    "<Contents><Key>{key}</Key><LastModified>2026-12-01T10:00:00.000Z</LastModified>"
+    "<ETag>&quot;d41d8cd98f00b204e9800998ecf8427e&quot;</ETag><Size>{size}</Size>"
+    "<StorageClass>STANDARD</StorageClass>{more}</Contents>"
+)
+ANSWERS = {
+    "page": listing_xml(
+        OBJECT.format(key="images/covers/a.jpg", size=2345, more="")
+        + OBJECT.format(key="images/covers/b &amp; c ✓.jpg", size=0, more="")
+    ),
+    "every field": listing_xml(
+        OBJECT.format(
+            key="images/x%2By",
+            size=7,
+            more="<Owner><ID>abc</ID><DisplayName>me</DisplayName></Owner><ChecksumAlgorithm>CRC32</ChecksumAlgorithm>"
+            "<ChecksumAlgorithm>SHA256</ChecksumAlgorithm><ChecksumType>FULL_OBJECT</ChecksumType>"
+            "<RestoreStatus><IsRestoreInProgress>false</IsRestoreInProgress>"
+            "<RestoreExpiryDate>2026-12-09T00:00:00.000Z</RestoreExpiryDate></RestoreStatus><Unknown>z</Unknown>",
+        ),
+        extra="<EncodingType>url</EncodingType><StartAfter>images/a</StartAfter><ContinuationToken>t0</ContinuationToken>",
+    ),
+    "prefixes": listing_xml(
+        "<CommonPrefixes><Prefix>images/covers/</Prefix></CommonPrefixes>"
+        "<CommonPrefixes><Prefix>images/previews/</Prefix></CommonPrefixes>"
+    ),
+    "empty": listing_xml(),
+    "no namespace (some servers)": listing_xml(OBJECT.format(key="k", size=1, more=""), namespace=""),
+}
+
+
+@pytest.mark.parametrize("answer", list(ANSWERS), ids=list(ANSWERS))
+def test_listing_parser_reads_as_botocore_does(answer):
+    """The fast reading of ListObjectsV2 equals botocore's own, field for field: a botocore
+    that changes how it reads these answers fails here, not in an admin's sync."""
+    import botocore.session
+    from botocore.awsrequest import HTTPHeaders  # as botocore hands the parser its headers
+    from botocore.parsers import ResponseParserFactory
+
+    shape = botocore.session.get_session().get_service_model("s3").operation_model("ListObjectsV2").output_shape
+    headers = HTTPHeaders()
+    for name, value in {
+        "x-amz-request-id": "R1",
+        "x-amz-id-2": "H1",
+        "Content-Type": "application/xml",
+        "x-amz-request-charged": "requester",
+    }.items():
+        headers[name] = value
+    response = {"status_code": 200, "headers": headers, "body": ANSWERS[answer], "context": {}}
+    botocores = ResponseParserFactory()
+    botocores.set_parser_defaults(timestamp_parser=str)
+    expected = botocores.create_parser("rest-xml").parse(dict(response), shape)
+    factory = mr.ListingParserFactory()
+    factory.set_parser_defaults(timestamp_parser=str)
+    parser = factory.create_parser("rest-xml")
+    assert isinstance(parser, mr.ListingParser)
+    assert parser.parse(dict(response), shape) == expected
+
+
+def test_listing_parser_leaves_the_rest_to_botocore():
+    calls = []
+
+    class Fallback:
+        def parse(self, response, shape):
+            calls.append(response["status_code"])
+            return {"from": "botocore"}
+
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("s3")
+    listing = model.operation_model("ListObjectsV2").output_shape
+    parser = mr.ListingParser(Fallback())
+    error = {"status_code": 404, "headers": {}, "body": b"<Error><Code>NoSuchBucket</Code></Error>"}
+    assert parser.parse(error, listing) == {"from": "botocore"}
+    assert parser.parse({"status_code": 200, "headers": {}, "body": b"<not xml"}, listing) == {"from": "botocore"}
+    head = {"status_code": 200, "headers": {}, "body": b""}
+    assert parser.parse(head, model.operation_model("HeadBucket").output_shape) == {"from": "botocore"}
+    assert calls == [404, 200, 200]
 
 
 class SortedBucket:
