@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """What the role reads on an instance's host before it acts, in one pass: its .env (without
-secrets), the history of its buckets, the compose project's volumes, the web unit, a Python
-with boto3. Read-only; what is missing is reported as missing, preflight decides."""
+secrets), the history of its buckets, the compose project's volumes and the compose command
+(picked by the compose driver's own ``detect_compose``), the web unit, a Python with boto3.
+Read-only; what is missing is reported as missing, preflight decides."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -14,7 +15,9 @@ import json
 import os
 import re
 
+from ansible_collections.bookwyrm.s3.plugins.module_utils._compose import detect_compose
 from ansible_collections.bookwyrm.s3.plugins.module_utils._dotenv import DotEnv, DotEnvError, is_secret_key
+from ansible_collections.bookwyrm.s3.plugins.module_utils._instance import InstanceError
 
 TRUE_WORDS = ("true", "1", "yes")
 
@@ -74,6 +77,7 @@ class HostInfo(object):
         project_name="",
         web_unit="bookwyrm.service",
         python="",
+        compose_command="auto",
         which=None,
     ):
         self.run_command = run_command
@@ -82,7 +86,14 @@ class HostInfo(object):
         self.project_name = project_name
         self.web_unit = web_unit
         self.python = python
+        self.compose_command = compose_command
         self.which = which or (lambda name: None)
+
+    def run(self, argv):
+        """run_command, with a command the host does not have answering 127 (not an exception)."""
+        if not os.path.isabs(argv[0]) and not self.which(argv[0]):
+            return 127, "", "%s: command not found" % argv[0]
+        return self.run_command(argv)
 
     def env_file(self):
         path = os.path.join(self.instance_dir, ".env")
@@ -96,23 +107,29 @@ class HostInfo(object):
 
     def volume(self, name):
         """The Mountpoint of a Docker volume, or '' (no such volume, no docker)."""
-        if not self.which("docker"):
-            return ""
-        rc, out, _err = self.run_command(["docker", "volume", "inspect", "--format", "{{.Mountpoint}}", name])
+        rc, out, _err = self.run(["docker", "volume", "inspect", "--format", "{{.Mountpoint}}", name])
         return out.strip() if rc == 0 else ""
+
+    def compose(self):
+        """The compose command the host has, as the compose driver picks it; or why there is none."""
+        if not self.which("docker"):
+            return dict(error="No docker on this host.")
+        try:
+            argv = detect_compose(self.run, self.compose_command)
+        except InstanceError as exc:
+            return dict(error=exc.msg)
+        return dict(command=" ".join(argv), version="v1" if argv == ["docker-compose"] else "v2")
 
     def unit_state(self):
         """systemd's LoadState of the web unit ('' without systemd)."""
-        if not self.which("systemctl"):
-            return ""
-        rc, out, _err = self.run_command(["systemctl", "show", "--property", "LoadState", "--value", self.web_unit])
+        rc, out, _err = self.run(["systemctl", "show", "--property", "LoadState", "--value", self.web_unit])
         return out.strip() if rc == 0 else ""
 
     def boto3_python(self, own_python, own_has_boto3):
         """The interpreter the S3 modules can run with, or '' when it lacks boto3."""
         if not self.python or self.python == own_python:
             return own_python if own_has_boto3() else ""
-        rc, _out, _err = self.run_command([self.python, "-c", "import boto3, botocore"])
+        rc, _out, _err = self.run([self.python, "-c", "import boto3, botocore"])
         return self.python if rc == 0 else ""
 
     def gather(self, own_python, own_has_boto3):
@@ -125,6 +142,7 @@ class HostInfo(object):
             project=project,
             media_volume=self.volume(project + "_media_volume"),
             exports_volume=self.volume(project + "_exports_volume"),
+            compose=self.compose(),
             web_unit_state=self.unit_state(),
             boto3_python=self.boto3_python(own_python, own_has_boto3),
         )

@@ -18,8 +18,9 @@ description:
   - The C(.env) in O(instance_dir), its owner and its settings B(less every secret) (names with
     SECRET, PASSWORD, KEY, TOKEN or CREDENTIAL).
   - The buckets the instance has used, from O(history_path) (the collection's own file).
-  - The compose project name as compose derives it, and the mount points of its C(media_volume)
-    and C(exports_volume) (empty when Docker or the volume is not there).
+  - The compose project name as compose derives it, the mount points of its C(media_volume)
+    and C(exports_volume) (empty when Docker or the volume is not there), and the compose command
+    the host has (picked as M(bookwyrm.s3.instance) and M(bookwyrm.s3.connector) pick it).
   - systemd's load state of O(web_unit) (empty without systemd), which a dockerless install has.
   - Which interpreter has boto3 and botocore for the collection's S3 modules.
   - What is missing is reported as missing; only a history file that is not the collection's JSON fails.
@@ -44,6 +45,11 @@ options:
     description: The systemd unit that runs gunicorn on a dockerless install.
     type: str
     default: bookwyrm.service
+  compose_command:
+    description: Which compose to look for; V(auto) tries the v2 plugin, then C(docker-compose).
+    type: str
+    choices: [auto, v2, v1]
+    default: auto
   python:
     description:
       - The interpreter the S3 modules would run with. Empty for the one running this module.
@@ -107,6 +113,12 @@ exports_volume:
   returned: always
   type: str
   sample: ""
+compose:
+  description:
+    - The compose command (C(command), C(version) V(v2) or V(v1)), or C(error) saying why there is none.
+  returned: always
+  type: dict
+  sample: {"command": "docker compose", "version": "v2"}
 web_unit_state:
   description: systemd's C(LoadState) of O(web_unit) (C(loaded) when it exists), empty without systemd.
   returned: always
@@ -130,6 +142,7 @@ ARGUMENT_SPEC = dict(
     project_name=dict(type="str", default=""),
     web_unit=dict(type="str", default="bookwyrm.service"),
     python=dict(type="str", default=""),
+    compose_command=dict(type="str", default="auto", choices=["auto", "v2", "v1"]),
 )
 
 
@@ -153,6 +166,7 @@ class HostInfoManager(object):
             project_name=params["project_name"],
             web_unit=params["web_unit"],
             python=params["python"],
+            compose_command=params["compose_command"],
             which=module.get_bin_path,
         )
 

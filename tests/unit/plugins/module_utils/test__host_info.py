@@ -18,7 +18,8 @@ ENV = "DOMAIN=books.example.com\nUSE_S3=true\nAWS_STORAGE_BUCKET_NAME=media\nAWS
 class FakeHost:
     """run_command answering docker, systemctl and a python's import check."""
 
-    def __init__(self, volumes=(), unit="loaded", pythons_with_boto3=()):
+    def __init__(self, volumes=(), unit="loaded", pythons_with_boto3=(), compose=("docker", "compose")):
+        self.compose = list(compose)
         self.volumes = dict(volumes)
         self.unit = unit
         self.pythons = set(pythons_with_boto3)
@@ -29,6 +30,10 @@ class FakeHost:
         if argv[:3] == ["docker", "volume", "inspect"]:
             name = argv[-1]
             return (0, self.volumes[name] + "\n", "") if name in self.volumes else (1, "", "no such volume: " + name)
+        if argv[-1] == "version":
+            return (
+                (0, "Docker Compose version v2.29.7\n", "") if argv[:2] == self.compose else (1, "", "unknown command")
+            )
         if argv[0] == "systemctl":
             return 0, self.unit + "\n", ""
         if argv[1:] == ["-c", "import boto3, botocore"]:
@@ -66,6 +71,19 @@ def test_docker_install_read_in_one_pass(tmp_path, instance):
     assert info["media_volume"].endswith("bookwyrm_media_volume/_data") and info["exports_volume"] == ""
     assert info["web_unit_state"] == "not-found" and info["history"] == []
     assert info["boto3_python"] == "/usr/bin/python3"
+    assert info["compose"] == {"command": "docker compose", "version": "v2"}
+
+
+def test_compose_v1_or_none(tmp_path, instance):
+    v1 = FakeHost(compose=("docker-compose", "version"))
+    assert gather(tmp_path, v1, which=("docker", "docker-compose"))["compose"] == {
+        "command": "docker-compose",
+        "version": "v1",
+    }
+    # no docker-compose binary: the driver's message, not an exception from run_command
+    error = gather(tmp_path, FakeHost(compose=("none",)), which=("docker",))["compose"]["error"]
+    assert "Install the compose v2 plugin or docker-compose" in error
+    assert gather(tmp_path, FakeHost(), which=("systemctl",))["compose"] == {"error": "No docker on this host."}
 
 
 def test_dockerless_host_without_docker(tmp_path, instance):
