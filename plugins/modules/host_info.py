@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: host_info
 short_description: Read what a BookWyrm instance's host holds, in one pass
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Reads, without changing anything, what the role decides from on the host of a BookWyrm
     instance; one module call instead of one per probe (each is a round trip over SSH).
