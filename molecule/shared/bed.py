@@ -46,6 +46,20 @@ def empty_and_delete_bucket(name: str) -> int:
     return removed
 
 
+def remove_bucket(name: str) -> int:
+    """empty_and_delete_bucket, again once the server answers when it could not be reached: a
+    scenario's cleanup outlives a moment when the host's published port refuses (seen once on
+    RGW while the other lane recreated containers)."""
+    from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
+
+    try:
+        return empty_and_delete_bucket(name)
+    except (EndpointConnectionError, ConnectionClosedError) as exc:
+        print(f"{name}: {exc}; waiting for the S3 server", file=sys.stderr)
+        bed.wait_s3_ready(bed.load_s3(), timeout=120)
+        return empty_and_delete_bucket(name)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -76,7 +90,7 @@ def main(argv=None) -> int:
     elif args.command == "destroy":
         existed = (bed.instances_dir() / args.name).exists()
         bed.destroy_instance(args.name)
-        removed = sum(empty_and_delete_bucket(bucket) for bucket in args.bucket)
+        removed = sum(remove_bucket(bucket) for bucket in args.bucket)
         print(json.dumps({"changed": existed or removed > 0, "objects_removed": removed}))
     elif args.command == "attach":
         instance = bed.load_instance(args.name)
