@@ -215,7 +215,7 @@ def test_s3_dies_after_restart_before_final_sync(fx, case):
 
 HUNG = "a 2nd Ctrl-C (ansible-core hung after the 1st)"
 SIGINT_POINTS = [
-    ("facts", "Facts | the media volume", 0.0),
+    ("facts", "Facts | what the instance's host holds", 0.0),
     ("bucket", "Bucket | exists", 0.0),
     ("cors", "CORS | rules", 0.0),
     ("media copy (mid-copy)", "Media copy | the media volume", 1.0),
