@@ -50,7 +50,7 @@ _value:
   type: dict
 """
 
-from ansible_collections.bookwyrm.s3.plugins.module_utils._dotenv import DotEnv, DotEnvError, is_secret_key
+from ansible_collections.bookwyrm.s3.plugins.module_utils._dotenv import DotEnv
 from ansible_collections.bookwyrm.s3.plugins.module_utils._instance import STORAGE_KEYS
 
 
@@ -59,18 +59,7 @@ def dotenv_values(text, include_secrets=False, storage_only=False):
         from ansible.errors import AnsibleFilterError  # controller-only import, only on this path
 
         raise AnsibleFilterError("dotenv_values expects the text of a .env file, got %s" % type(text).__name__)
-    env = DotEnv(text)
-    values = {}
-    for key in env.keys():
-        if storage_only and key not in STORAGE_KEYS:
-            continue
-        if is_secret_key(key) and not include_secrets:
-            continue
-        try:
-            values[key] = env.get(key)
-        except DotEnvError:
-            values[key] = None
-    return values
+    return DotEnv(text).values(include_secrets, STORAGE_KEYS if storage_only else None)
 
 
 class FilterModule(object):

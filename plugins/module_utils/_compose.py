@@ -73,6 +73,11 @@ def detect_compose(run_command, preference="auto"):
     )
 
 
+def compose_version(argv):
+    """v1 for the standalone docker-compose, v2 for the docker CLI plugin."""
+    return "v1" if list(argv) == ["docker-compose"] else "v2"
+
+
 class Compose(object):
     """One project: its directory, project name and compose files (model: community.docker's
     BaseComposeManager.get_base_args). Every compose command line is built here."""
@@ -86,7 +91,7 @@ class Compose(object):
 
     @property
     def version(self):
-        return "v1" if self.argv == ["docker-compose"] else "v2"
+        return compose_version(self.argv)
 
     def base(self):
         argv = list(self.argv)

@@ -257,6 +257,19 @@ class DotEnv:
             raise DotEnvError("the value of %s is written in a form bash and docker compose may read differently" % key)
         return entries[-1].value
 
+    def values(self, include_secrets=False, only=None):
+        """{key: value} of the assigned keys (None where get() cannot tell the value), without
+        the keys that look like secrets unless ``include_secrets``; only ``only``'s when given."""
+        values = {}
+        for key in self.keys():
+            if (only is not None and key not in only) or (is_secret_key(key) and not include_secrets):
+                continue
+            try:
+                values[key] = self.get(key)
+            except DotEnvError:
+                values[key] = None
+        return values
+
     def set(self, key, value):
         """Make ``key`` hold ``value``. Returns True when the text changed."""
         validate_key(key)

@@ -15,8 +15,8 @@ import json
 import os
 import re
 
-from ansible_collections.bookwyrm.s3.plugins.module_utils._compose import detect_compose
-from ansible_collections.bookwyrm.s3.plugins.module_utils._dotenv import DotEnv, DotEnvError, is_secret_key
+from ansible_collections.bookwyrm.s3.plugins.module_utils._compose import compose_version, detect_compose
+from ansible_collections.bookwyrm.s3.plugins.module_utils._dotenv import DotEnv
 from ansible_collections.bookwyrm.s3.plugins.module_utils._instance import InstanceError
 
 TRUE_WORDS = ("true", "1", "yes")
@@ -34,20 +34,6 @@ def compose_project(override, env, instance_dir):
     """The compose project name as compose derives it (lower case, [a-z0-9_-] only)."""
     name = override or env.get("COMPOSE_PROJECT_NAME") or os.path.basename(os.path.normpath(instance_dir))
     return re.sub(r"[^a-z0-9_-]", "", name.lower())
-
-
-def env_values(text):
-    """The .env's settings less those that look like secrets (an unreadable value is None)."""
-    env = DotEnv(text)
-    values = {}
-    for key in env.keys():
-        if is_secret_key(key):
-            continue
-        try:
-            values[key] = env.get(key)
-        except DotEnvError:
-            values[key] = None
-    return values
 
 
 def history_buckets(path):
@@ -103,7 +89,7 @@ class HostInfo(object):
             return dict(exists=False, path=path), {}
         with open(path, "rb") as handle:
             text = handle.read().decode("utf-8", "replace")
-        return dict(exists=True, path=path, uid=st.st_uid, gid=st.st_gid), env_values(text)
+        return dict(exists=True, path=path, uid=st.st_uid, gid=st.st_gid), DotEnv(text).values()
 
     def volume(self, name):
         """The Mountpoint of a Docker volume, or '' (no such volume, no docker)."""
@@ -118,7 +104,7 @@ class HostInfo(object):
             argv = detect_compose(self.run, self.compose_command)
         except InstanceError as exc:
             return dict(error=exc.msg)
-        return dict(command=" ".join(argv), version="v1" if argv == ["docker-compose"] else "v2")
+        return dict(command=" ".join(argv), version=compose_version(argv))
 
     def unit_state(self):
         """systemd's LoadState of the web unit ('' without systemd)."""
