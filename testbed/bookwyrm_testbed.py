@@ -515,19 +515,16 @@ def seed(instance: Instance, covers: int, avatars: int, previews: int) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def bed_up(seed_counts=(240, 60, 60)) -> dict:
+def bed_up(seed_counts=(240, 60, 60), with_instance: bool = True) -> dict:
+    """The S3 servers, the SSH target and (unless with_instance is false) the seeded default
+    instance. `make test` starts none of the default instance: every suite makes its own, and an
+    idle instance's health checks and workers would take CPU from the suites all along."""
     server = s3_up()
     import rgw
 
     rgw.up()
     ssh = ssh_target.up()
-    instance = create_instance()
-    instance.up()
-    if media_count(instance) == 0:
-        log(f"seeding {sum(seed_counts)} media files")
-        seed(instance, *seed_counts)
     summary = {
-        "instance": {"directory": str(instance.directory), "project": instance.name, "url": instance.url},
         "s3": {
             "endpoint_url": server.endpoint_url,
             "region": server.region,
@@ -535,6 +532,13 @@ def bed_up(seed_counts=(240, 60, 60)) -> dict:
         },
         "ssh": ssh,
     }
+    if with_instance:
+        instance = create_instance()
+        instance.up()
+        if media_count(instance) == 0:
+            log(f"seeding {sum(seed_counts)} media files")
+            seed(instance, *seed_counts)
+        summary["instance"] = {"directory": str(instance.directory), "project": instance.name, "url": instance.url}
     (TESTBED_DIR / "testbed.json").write_text(json.dumps(summary, indent=2))
     return summary
 
@@ -562,7 +566,8 @@ def bed_down() -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="testbed", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("up", help="start the S3 server and the seeded default instance")
+    up = sub.add_parser("up", help="start the S3 servers, the SSH target and the seeded default instance")
+    up.add_argument("--no-instance", action="store_true", help="all but the default instance (`make test`)")
     sub.add_parser("down", help="remove every instance, the S3 server and its data")
     sub.add_parser("s3-up", help="start the S3 server only")
     sub.add_parser("s3-kill", help="SIGKILL the S3 server")
@@ -577,7 +582,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "up":
-        summary = bed_up()
+        summary = bed_up(with_instance=not args.no_instance)
         print(json.dumps(summary, indent=2))
     elif args.command == "down":
         bed_down()

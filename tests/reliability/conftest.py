@@ -66,6 +66,14 @@ def _s3_back_up():
         tb.s3_start()
 
 
+@pytest.fixture(autouse=True)
+def _no_orphaned_become():
+    """What a killed connection left running under sudo on this machine ends with the test
+    (h.reap_orphaned_become says why); otherwise it would take CPU from every later test."""
+    yield
+    h.reap_orphaned_become()
+
+
 @pytest.fixture
 def case(request):
     group = getattr(request.module, "GROUP", "reliability")

@@ -179,8 +179,7 @@ def test_page_served_from_bucket_after_switch_by_hand(instance, s3_server):
             "-c",
             "python manage.py compile_themes && python manage.py collectstatic --no-input",
         )
-        instance.compose("up", "-d")
-        instance.wait_healthy()
+        up_detached(instance)
         clear_caches(instance)  # the landing fragment still holds the local cover URLs
         static, media, css, cover = page_urls(fresh_page(instance))
         assert static == f"http://{host}/{bucket}/static/"
@@ -198,10 +197,23 @@ def test_page_served_from_bucket_after_switch_by_hand(instance, s3_server):
         assert bed.http_get(f"{s3_server.endpoint_url}/{bucket}")[0] == 403
     finally:
         instance.env_file.write_text(before)
-        instance.compose("up", "-d")
-        instance.wait_healthy()
+        up_detached(instance)
         clear_caches(instance)
         assert page_urls(fresh_page(instance))[0] == "/static/"
+
+
+def up_detached(instance):
+    """`docker compose up -d` as an admin runs it: on a loaded machine web's startup (migrate ...
+    collectstatic to the bucket) can outlast upstream's healthcheck window (25 x 3 s), and `up`
+    then fails on the services that wait for it; once web is healthy, the same command again."""
+    try:
+        instance.compose("up", "-d")
+    except subprocess.CalledProcessError:
+        bed.wait_until(
+            lambda: "(healthy)" in instance.compose("ps", "web", check=False).stdout, 300, "web to become healthy"
+        )
+        instance.compose("up", "-d")
+    instance.wait_healthy()
 
 
 def test_celery_writes_media_on_demand(instance):
@@ -211,16 +223,22 @@ def test_celery_writes_media_on_demand(instance):
 
 
 def test_testbed_up_twice_keeps_one_of_each(s3_server):
+    """`make test`'s own bed: `testbed up --no-instance`, twice, leaves one of each server and host
+    and starts no default instance (every suite makes its own; `make demo` starts the default)."""
     if s3_server.external:
         pytest.skip("S3_ENDPOINT_URL points at another server")
+    had_default = (bed.instances_dir() / bed.DEFAULT_INSTANCE).exists()
     for _attempt in range(2):
         subprocess.run(
-            ["bash", str(bed.REPO_DIR / "testbed" / "bin" / "testbed"), "up"], check=True, capture_output=True
+            ["bash", str(bed.REPO_DIR / "testbed" / "bin" / "testbed"), "up", "--no-instance"],
+            check=True,
+            capture_output=True,
         )
     names = bed.docker("ps", "--format", "{{.Names}}").stdout.split()
-    assert names.count(bed.S3_CONTAINER) == 1
-    for service in ("web", "celery_worker", "db", "redis_broker", "nginx"):
-        assert sum(1 for n in names if n.startswith(f"bookwyrm-{service}-")) == 1, names
+    for container in (bed.S3_CONTAINER, f"{bed.IMAGE_PREFIX}-rgw", f"{bed.IMAGE_PREFIX}-dockerless"):
+        assert names.count(container) == 1, (container, names)
+    if not had_default:
+        assert not [n for n in names if n.startswith(f"{bed.DEFAULT_INSTANCE}-")], names
 
 
 # --- BookWyrm v0.9.2 as measured (issue 10): the stand-in must behave the same ------------
@@ -376,7 +394,7 @@ def poll(instance, out: Path, seconds_max=300):
 
 def stop_poll(proc, out: Path) -> dict:
     (out / "stop").touch()
-    proc.wait(timeout=30)
+    proc.wait(timeout=120)  # a loaded machine (CI) may take a while to schedule it
     return json.loads((out / "poll.json").read_text())
 
 
@@ -384,7 +402,7 @@ def test_rolling_restart_drops_no_request(instance, tmp_path):
     """Issue 12, part 3: the role's restart against upstream's nginx (static upstream, no resolver)."""
     out = tmp_path / "poll"
     proc = poll(instance, out)
-    bed.wait_until(lambda: (out / "poll.json").exists(), 30, "the poller")
+    bed.wait_until(lambda: (out / "poll.json").exists(), 120, "the poller")
     time.sleep(2)
     try:
         before = compose_instance(instance).web_ids()
