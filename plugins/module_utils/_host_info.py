@@ -65,6 +65,7 @@ class HostInfo(object):
         python="",
         compose_command="auto",
         which=None,
+        fallback_python="",
     ):
         self.run_command = run_command
         self.instance_dir = instance_dir
@@ -72,6 +73,7 @@ class HostInfo(object):
         self.project_name = project_name
         self.web_unit = web_unit
         self.python = python
+        self.fallback_python = fallback_python
         self.compose_command = compose_command
         self.which = which or (lambda name: None)
 
@@ -111,12 +113,22 @@ class HostInfo(object):
         rc, out, _err = self.run(["systemctl", "show", "--property", "LoadState", "--value", self.web_unit])
         return out.strip() if rc == 0 else ""
 
+    def imports_boto3(self, python):
+        rc, _out, _err = self.run([python, "-c", "import boto3, botocore"])
+        return rc == 0
+
     def boto3_python(self, own_python, own_has_boto3):
-        """The interpreter the S3 modules can run with, or '' when it lacks boto3."""
+        """The interpreter the S3 modules can run with, or '' when none has boto3: the one asked
+        for (this module's when none is), else the venv an earlier run made (``fallback_python``),
+        so that a rerun does not install into it again."""
         if not self.python or self.python == own_python:
-            return own_python if own_has_boto3() else ""
-        rc, _out, _err = self.run([self.python, "-c", "import boto3, botocore"])
-        return self.python if rc == 0 else ""
+            if own_has_boto3():
+                return own_python
+        elif self.imports_boto3(self.python):
+            return self.python
+        if self.fallback_python and os.path.exists(self.fallback_python) and self.imports_boto3(self.fallback_python):
+            return self.fallback_python
+        return ""
 
     def gather(self, own_python, own_has_boto3):
         env_file, env = self.env_file()

@@ -55,6 +55,13 @@ options:
       - The interpreter the S3 modules would run with. Empty for the one running this module.
     type: str
     default: ""
+  fallback_python:
+    description:
+      - The interpreter of the venv the role puts boto3 in when O(python) has none. When O(python)
+        lacks boto3 and this one has it, RV(boto3_python) is this one, so that a rerun finds the
+        venv an earlier run made instead of installing into it again.
+    type: str
+    default: ""
 extends_documentation_fragment:
   - bookwyrm.s3.attributes
 attributes:
@@ -125,7 +132,9 @@ web_unit_state:
   type: str
   sample: not-found
 boto3_python:
-  description: The interpreter of O(python) (or this module's) when it imports boto3 and botocore, else empty.
+  description:
+    - The interpreter of O(python) (or this module's) when it imports boto3 and botocore, else
+      O(fallback_python) when that one does, else empty.
   returned: always
   type: str
   sample: /usr/bin/python3
@@ -142,6 +151,7 @@ ARGUMENT_SPEC = dict(
     project_name=dict(type="str", default=""),
     web_unit=dict(type="str", default="bookwyrm.service"),
     python=dict(type="str", default=""),
+    fallback_python=dict(type="str", default=""),
     compose_command=dict(type="str", default="auto", choices=["auto", "v2", "v1"]),
 )
 
@@ -168,6 +178,7 @@ class HostInfoManager(object):
             python=params["python"],
             compose_command=params["compose_command"],
             which=module.get_bin_path,
+            fallback_python=params["fallback_python"],
         )
 
     def run(self):

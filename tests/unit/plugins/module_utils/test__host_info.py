@@ -123,6 +123,24 @@ def test_another_python_is_asked(tmp_path, instance):
     assert gather(tmp_path, host, own_has_boto3=False)["boto3_python"] == ""
 
 
+def test_the_venv_of_an_earlier_run_when_the_python_has_no_boto3(tmp_path, instance):
+    """A rerun finds the venv python.yml made, so nothing is installed again; a venv that is
+    missing or has no boto3 (yet) is not taken, and a Python with boto3 comes first."""
+    venv = tmp_path / "venv" / "bin" / "python"
+    venv.parent.mkdir(parents=True)
+    venv.write_text("")
+    host = FakeHost(pythons_with_boto3=[str(venv)])
+    assert gather(tmp_path, host, own_has_boto3=False, fallback_python=str(venv))["boto3_python"] == str(venv)
+    assert gather(tmp_path, host, python="/usr/local/bin/python3", fallback_python=str(venv))["boto3_python"] == str(
+        venv
+    )
+    assert gather(tmp_path, host, fallback_python=str(venv))["boto3_python"] == "/usr/bin/python3"
+    without = FakeHost()
+    assert gather(tmp_path, without, own_has_boto3=False, fallback_python=str(venv))["boto3_python"] == ""
+    missing = str(tmp_path / "none" / "bin" / "python")
+    assert gather(tmp_path, FakeHost(), own_has_boto3=False, fallback_python=missing)["boto3_python"] == ""
+
+
 def test_history(tmp_path):
     path = tmp_path / "history.json"
     assert history_buckets(str(path)) == []
