@@ -29,7 +29,7 @@ demo: collection
 
 # Two lanes side by side (testbed/bin/test says which and why). The bed without its default
 # instance: every suite makes the instances it needs.
-test: collection venv
+test: collection
 	@$(TESTBED) up --no-instance
 	@bash testbed/bin/test
 

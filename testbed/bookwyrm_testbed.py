@@ -424,7 +424,14 @@ class Instance:
         docker("network", "disconnect", "-f", self.network, S3_CONTAINER, check=False)
 
     def up(self) -> None:
-        self.compose("up", "-d", "--no-build", timeout=900)
+        try:
+            self.compose("up", "-d", "--no-build", timeout=900)
+        except subprocess.CalledProcessError:
+            # On a loaded machine web's startup (migrate ... collectstatic, to the bucket when on
+            # S3) can outlast upstream's healthcheck window (25 x 3 s), and `up` fails on the
+            # services that wait for it. As an admin would: once web is healthy, `up` again.
+            wait_until(lambda: self.container_health() == "healthy", 300, f"{self.name}'s web container to be healthy")
+            self.compose("up", "-d", "--no-build", timeout=900)
         self.attach_s3()
         self.wait_healthy()
 

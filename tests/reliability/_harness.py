@@ -216,25 +216,16 @@ def kill_ssh_sessions() -> int:
     return len(found)
 
 
-def _proc_status(pid: str) -> tuple[str, int, str] | None:
-    """(comm, ppid, command line) of a process on this machine, None once it is gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
-    except OSError:
-        return None
-    comm = stat[stat.index("(") + 1 : stat.rindex(")")]
-    return comm, int(stat[stat.rindex(")") + 2 :].split()[1]), cmdline
-
-
-def orphaned_become_pids() -> list[int]:
-    """Processes of a become (``sudo ... BECOME-SUCCESS-...``) on the bed's SSH target (this
-    machine) whose SSH session is gone: reparented to init. A live one always has its shell."""
-    found = []
+def _processes() -> dict[int, tuple[int, str]]:
+    """pid -> (ppid, command line) of the processes on this machine now."""
+    found = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
-        status = _proc_status(pid)
-        if status and status[1] == 1 and "BECOME-SUCCESS-" in status[2]:
-            found.append(int(pid))
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:  # gone meanwhile
+            continue
+        found[int(pid)] = (int(stat[stat.rindex(")") + 2 :].split()[1]), cmdline)
     return found
 
 
@@ -242,15 +233,16 @@ def reap_orphaned_become(grace: float = 2.0) -> int:
     """End what a killed connection left running under sudo. sudo before 1.9.16 (Debian 12 has
     1.9.13) with `use_pty` does not hang up the command when the SSH connection dies (upstream
     sudo issue 367), and its relay can keep polling the dead terminal. This suite kills
-    connections on purpose, on this machine's sshd; what it orphans would take CPU from every
-    later test. SIGHUP first, as sudo 1.9.16 and later do, then SIGKILL what is left. The
-    media_sync job is not among them: async_wrapper detached it into a session of its own."""
-    orphans = orphaned_become_pids()
+    connections on purpose, on this machine's sshd (the bed's SSH target); what it orphans would
+    take CPU from every later test. An orphan is a become (``BECOME-SUCCESS-`` in its command
+    line) reparented to init: a live one always has its shell. It and what runs under it get
+    SIGHUP first, as sudo 1.9.16 and later do, then SIGKILL. The media_sync job is not among
+    them: async_wrapper detached it into a session of its own."""
+    processes = _processes()
+    orphans = [pid for pid, (ppid, cmdline) in processes.items() if ppid == 1 and "BECOME-SUCCESS-" in cmdline]
     children: dict[int, list[int]] = {}
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        status = _proc_status(pid)
-        if status:
-            children.setdefault(status[1], []).append(int(pid))
+    for pid, (ppid, _cmdline) in processes.items():
+        children.setdefault(ppid, []).append(pid)
     pids, todo = [], list(orphans)
     while todo:  # the orphans and what runs under them (sudo's monitor, the command)
         pid = todo.pop()
@@ -263,7 +255,7 @@ def reap_orphaned_become(grace: float = 2.0) -> int:
             except (ProcessLookupError, PermissionError):
                 pass
         deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and any(_proc_status(str(pid)) for pid in pids):
+        while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in pids):
             time.sleep(0.1)
     return len(orphans)
 

@@ -179,7 +179,7 @@ def test_page_served_from_bucket_after_switch_by_hand(instance, s3_server):
             "-c",
             "python manage.py compile_themes && python manage.py collectstatic --no-input",
         )
-        up_detached(instance)
+        instance.up()
         clear_caches(instance)  # the landing fragment still holds the local cover URLs
         static, media, css, cover = page_urls(fresh_page(instance))
         assert static == f"http://{host}/{bucket}/static/"
@@ -197,23 +197,9 @@ def test_page_served_from_bucket_after_switch_by_hand(instance, s3_server):
         assert bed.http_get(f"{s3_server.endpoint_url}/{bucket}")[0] == 403
     finally:
         instance.env_file.write_text(before)
-        up_detached(instance)
+        instance.up()
         clear_caches(instance)
         assert page_urls(fresh_page(instance))[0] == "/static/"
-
-
-def up_detached(instance):
-    """`docker compose up -d` as an admin runs it: on a loaded machine web's startup (migrate ...
-    collectstatic to the bucket) can outlast upstream's healthcheck window (25 x 3 s), and `up`
-    then fails on the services that wait for it; once web is healthy, the same command again."""
-    try:
-        instance.compose("up", "-d")
-    except subprocess.CalledProcessError:
-        bed.wait_until(
-            lambda: "(healthy)" in instance.compose("ps", "web", check=False).stdout, 300, "web to become healthy"
-        )
-        instance.compose("up", "-d")
-    instance.wait_healthy()
 
 
 def test_celery_writes_media_on_demand(instance):
