@@ -272,6 +272,9 @@ class BucketManager(S3Manager):
         self.deleted = False
         self.before = {}
         self.after = {}
+        # what this run changes (would change, in check mode), in order: a check-mode run that
+        # lists nothing tells that the real one has nothing to do
+        self.changes = []
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -351,6 +354,7 @@ class BucketManager(S3Manager):
         if constraint:
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": constraint}
         self.changed = True
+        self.changes.append("created")
         self.created = True
         if self.check_mode:
             return
@@ -360,6 +364,7 @@ class BucketManager(S3Manager):
             # Created meanwhile (or HeadBucket lied): ours all the same.
             self.changed = False
             self.created = False
+            self.changes.remove("created")
         except is_boto3_error_code("BucketAlreadyExists") as e:  # pylint: disable=duplicate-except
             raise BucketError(
                 exception=e,
@@ -407,6 +412,7 @@ class BucketManager(S3Manager):
         if current == wanted:
             return
         self.changed = True
+        self.changes.append("object_ownership")
         if self.check_mode:
             return
         try:
@@ -494,6 +500,7 @@ class BucketManager(S3Manager):
         if exists and current == wanted:
             return
         self.changed = True
+        self.changes.append("public_access_block")
         if self.check_mode:
             return
         try:
@@ -532,6 +539,7 @@ class BucketManager(S3Manager):
         if not changed:
             return statement
         self.changed = True
+        self.changes.append("policy_statement")
         if self.check_mode:
             return statement
         try:
@@ -588,6 +596,7 @@ class BucketManager(S3Manager):
         if key is not None:
             self._not_empty(key)
         self.changed = True
+        self.changes.append("deleted")
         self.deleted = True
         if not self.check_mode:
             try:
@@ -597,6 +606,7 @@ class BucketManager(S3Manager):
             except is_boto3_error_code(["NoSuchBucket", "404"]):  # pylint: disable=duplicate-except
                 self.changed = False
                 self.deleted = False
+                self.changes.remove("deleted")
             except BOTO_ERRORS as e:  # pylint: disable=duplicate-except
                 self.fail(e, "DeleteBucket")
         return self.result(region)
@@ -636,7 +646,7 @@ class BucketManager(S3Manager):
             bucket["object_ownership"] = self.params["object_ownership"]
         if "public_access_block" in self.after:
             bucket["public_access_block"] = self.after["public_access_block"]
-        result = dict(changed=self.changed, bucket=bucket)
+        result = dict(changed=self.changed, bucket=bucket, changes=self.changes)
         if getattr(self.module, "_diff", False):
             result["diff"] = dict(before=self.before, after=self.after)
         return result

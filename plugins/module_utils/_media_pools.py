@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ctypes
+import gc
 import os
 import threading
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -141,11 +142,18 @@ class ProcessPool(object):
 
     def __enter__(self):
         parent = os.getpid()
-        for index in range(self.processes):
-            proc = self.context.Process(target=self._worker_main, args=(parent,), name="media-sync-%d" % index)
-            proc.daemon = True
-            proc.start()
-            self.workers.append(proc)
+        # A forked worker shares the parent's pages until it writes to one, and a collection
+        # in the worker writes to every tracked object it walks (boto3's, the plan's): each
+        # worker would copy the parent's heap. Frozen objects are left out of collections.
+        gc.freeze()
+        try:
+            for index in range(self.processes):
+                proc = self.context.Process(target=self._worker_main, args=(parent,), name="media-sync-%d" % index)
+                proc.daemon = True
+                proc.start()
+                self.workers.append(proc)
+        finally:
+            gc.unfreeze()
         return self
 
     def __exit__(self, *exc):

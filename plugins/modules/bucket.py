@@ -204,6 +204,16 @@ bucket:
       type: dict
       returned: when O(manage_public_access_block=true) and O(state=present)
       sample: {BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: false, RestrictPublicBuckets: false}
+changes:
+  description:
+    - What this run changed, in the order it changed them (in check mode, what it would change):
+      V(created), V(object_ownership), V(public_access_block), V(policy_statement), V(deleted).
+    - Empty when the bucket was already as asked, so a check-mode run that returns an empty list
+      tells that the same task run for real would do nothing.
+  returned: always
+  type: list
+  elements: str
+  sample: [created, policy_statement]
 """
 
 try:

@@ -301,6 +301,7 @@ def test_create_on_custom_endpoint(s3):
     assert result["bucket"]["policy_statement"] == OURS
     assert result["diff"]["before"] == {"exists": False, "policy_statement": None}
     assert result["diff"]["after"] == {"exists": True, "policy_statement": OURS}
+    assert result["changes"] == ["created", "policy_statement"]
 
 
 def test_create_on_aws_sends_location_constraint(s3):
@@ -321,6 +322,7 @@ def test_check_mode_makes_no_write(s3):
     assert result["changed"]
     assert result["diff"]["after"]["object_ownership"] == "BucketOwnerEnforced"
     assert result["diff"]["after"]["policy_statement"] == OURS
+    assert result["changes"] == ["created", "object_ownership", "public_access_block", "policy_statement"]
 
 
 def test_existing_bucket_with_statement_is_unchanged(s3):
@@ -331,6 +333,7 @@ def test_existing_bucket_with_statement_is_unchanged(s3):
     assert not result["changed"]
     assert result["bucket"]["region"] == "eu-central-1"
     assert result["diff"]["before"] == result["diff"]["after"]
+    assert result["changes"] == []
     assert module.warnings == []
 
 
@@ -348,6 +351,7 @@ def test_existing_bucket_gets_statement_merged(s3):
     stubber.add_response("put_bucket_policy", {}, {"Bucket": BUCKET, "Policy": policy_with(other, OURS)})
     result, _module = run(s3)
     assert result["changed"]
+    assert result["changes"] == ["policy_statement"]
 
 
 @pytest.mark.parametrize("mode", ["none", "acl"])
@@ -505,6 +509,7 @@ def test_bucket_already_owned_by_you_is_fine(s3):
     stubber.add_client_error("create_bucket", "BucketAlreadyOwnedByYou", http_status_code=409)
     result, _module = run(s3, public_access="none")
     assert not result["changed"]
+    assert result["changes"] == []
 
 
 @pytest.mark.parametrize("code", ["NotImplemented", "XNotImplemented"])
@@ -552,6 +557,7 @@ def test_absent_empty_bucket(s3, check_mode):
     result, _module = run(s3, state="absent", check_mode=check_mode)
     assert result["changed"]
     assert result["bucket"]["deleted"]
+    assert result["changes"] == ["deleted"]
 
 
 @pytest.mark.parametrize(

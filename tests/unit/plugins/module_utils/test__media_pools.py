@@ -1,5 +1,7 @@
 """Threads, forked worker processes and the worker count."""
 
+import gc
+import multiprocessing
 import os
 import platform
 import subprocess
@@ -89,6 +91,27 @@ def test_threads_abort_when_the_server_is_gone(tree):  # noqa: F811
     assert result["aborted"] is True
     assert result["stats"]["errors"] >= 10
     assert "Could not connect" in result["abort_reason"]
+
+
+def test_workers_fork_with_the_parent_objects_frozen():
+    """A worker's collections leave the parent's objects alone (walking them would copy their
+    pages into every worker); the parent collects them again once the workers are forked."""
+    context = multiprocessing.get_context("fork")
+    frozen_in_workers = context.Queue()
+
+    class Sync:
+        processes = workers = 2
+
+        def transfer_factory(self, _threads):
+            frozen_in_workers.put(gc.get_freeze_count())
+            raise RuntimeError("no client needed")  # the worker tells the parent and ends
+
+    before = gc.get_freeze_count()
+    pool = mpl.ProcessPool(Sync(), context)
+    with pool:
+        counts = [frozen_in_workers.get(timeout=30) for _worker in range(2)]
+        assert gc.get_freeze_count() == before
+    assert min(counts) > 1000  # boto3, pytest and this module's objects, at least
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt's arena cap is glibc's")
