@@ -206,8 +206,8 @@ bucket:
       sample: {BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: false, RestrictPublicBuckets: false}
 changes:
   description:
-    - What this run changed, in the order it changed them (in check mode, what it would change):
-      V(created), V(object_ownership), V(public_access_block), V(policy_statement), V(deleted).
+    - What this run changed, in the order it changed them (in check mode, what it would change),
+      among V(created), V(object_ownership), V(public_access_block), V(policy_statement) and V(deleted).
     - Empty when the bucket was already as asked, so a check-mode run that returns an empty list
       tells that the same task run for real would do nothing.
   returned: always
