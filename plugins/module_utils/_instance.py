@@ -19,7 +19,9 @@ __metaclass__ = type
 
 import re
 import time
+from urllib.error import HTTPError
 
+from ansible.module_utils.urls import open_url
 from ansible_collections.bookwyrm.s3.plugins.module_utils._dotenv import DotEnv, DotEnvError
 
 # The .env keys that decide where files are served from: a restart is needed when the
@@ -87,6 +89,16 @@ class InstanceError(Exception):
         super(InstanceError, self).__init__(msg)
         self.msg = msg
         self.details = details
+
+
+def http_status(url, timeout=5, method="GET"):
+    """The HTTP status ``url`` answers ``method`` with; None when nothing answers."""
+    try:
+        return open_url(url, method=method, timeout=timeout).getcode()
+    except HTTPError as err:
+        return err.code
+    except Exception:  # noqa: BLE001 - not answering (yet)
+        return None
 
 
 def storage_values(dotenv_text):

@@ -26,12 +26,11 @@ __metaclass__ = type
 import os
 import stat
 import time
-from urllib.error import HTTPError
 
-from ansible.module_utils.urls import open_url
 from ansible_collections.bookwyrm.s3.plugins.module_utils._instance import (
     Instance,
     InstanceError,
+    http_status,
     storage_values,
 )
 
@@ -77,7 +76,7 @@ class SystemdInstance(Instance):
         self.proxy_unit = proxy_unit
         self.proc = proc_root
         self.now = now
-        self.http_get = http_get or _http_status
+        self.http_get = http_get or http_status
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -350,12 +349,3 @@ class SystemdInstance(Instance):
                             os.chmod(path, mode)
                     changed.append(path)
         return changed
-
-
-def _http_status(url, timeout=5):
-    try:
-        return open_url(url, timeout=timeout).getcode()
-    except HTTPError as err:
-        return err.code
-    except Exception:  # noqa: BLE001 - not answering yet
-        return None

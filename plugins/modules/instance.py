@@ -32,7 +32,7 @@ description:
     back; on docker it is C(docker compose up -d), which recreates only what differs.
   - V(static) runs C(compile_themes) then C(collectstatic) in one process environment (one
     throwaway web container, or the instance's user in its venv), so the compiled theme CSS is
-    collected too.
+    collected too; with O(unless_served), only when that file is not served yet.
   - V(info) reports the compose command the host has (docker) and what runs with stale settings;
     it changes nothing.
   - V(proxy) has nginx check its configuration, then take it, after a snippet of ours changed.
@@ -106,6 +106,13 @@ options:
   media_dir:
     description: The media tree, for V(adopt_media). Default C(images/) of O(instance_dir).
     type: path
+  unless_served:
+    description:
+      - For V(static), the URL of a file that exists once the themes are compiled and collected
+        (a theme's CSS in the bucket). When it answers C(200) to a C(HEAD) from the host, nothing
+        runs and nothing changes; any other answer, or none, and the static files are collected.
+      - Leave it out to collect them every time (after a change of C(.env), say).
+    type: str
 notes:
   - Needs root (become) for C(docker) and C(systemctl). Management commands of a dockerless
     instance run as O(user) with C(runuser), from the checkout, with its venv's Python.
@@ -114,12 +121,14 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Every action reports what it would do and does nothing; V(restore), V(static) and V(proxy) report a change.
+    details: >-
+      Every action reports what it would do and does nothing; V(restore), V(proxy) and V(static)
+      (unless O(unless_served) answers) report a change.
   platform:
     platforms: posix
   idempotent:
     support: partial
-    details: V(restore), V(static) and V(proxy) always run.
+    details: V(restore), V(proxy) and V(static) without O(unless_served) always run.
 seealso:
   - name: community.docker's compose module
     description: This module's compose driver follows its way of building command lines.
@@ -138,6 +147,13 @@ EXAMPLES = r"""
     install: docker
     action: static
     instance_dir: /opt/bookwyrm
+
+- name: The same, only when the theme is not in the bucket yet
+  bookwyrm.s3.instance:
+    install: docker
+    action: static
+    instance_dir: /opt/bookwyrm
+    unless_served: https://bucket.example.net/static/css/themes/bookwyrm-light.css
 
 - name: Pick up the new .env on a dockerless install (new gunicorn workers, then the old ones retired)
   bookwyrm.s3.instance:
@@ -222,10 +238,15 @@ pages_cleared:
   sample: {/var/cache/nginx/bookwyrm_cache: 3}
 output:
   description: The last lines C(compile_themes) and C(collectstatic) printed.
-  returned: action is static
+  returned: action is static and they ran
   type: list
   elements: str
   sample: ["12 static files copied."]
+served:
+  description: O(unless_served), when it answered C(200) and so nothing ran.
+  returned: action is static and O(unless_served) is served
+  type: str
+  sample: https://bucket.example.net/static/css/themes/bookwyrm-light.css
 proxy:
   description: What nginx did with its new configuration, V(recreated) or V(reloaded).
   returned: action is proxy
@@ -251,7 +272,7 @@ import signal
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.bookwyrm.s3.plugins.module_utils._compose import ComposeInstance
-from ansible_collections.bookwyrm.s3.plugins.module_utils._instance import InstanceError
+from ansible_collections.bookwyrm.s3.plugins.module_utils._instance import InstanceError, http_status
 from ansible_collections.bookwyrm.s3.plugins.module_utils._systemd import SystemdInstance
 
 ARGUMENT_SPEC = dict(
@@ -272,6 +293,7 @@ ARGUMENT_SPEC = dict(
     web_url=dict(type="str", default="http://127.0.0.1:8000/"),
     proxy_unit=dict(type="str", default="nginx.service"),
     media_dir=dict(type="path"),
+    unless_served=dict(type="str"),
 )
 
 
@@ -327,6 +349,12 @@ class InstanceManager(object):
         return True, result
 
     def handle_static(self):
+        probe = self.params["unless_served"]
+        if probe:
+            # a HEAD from the host, as the role's probe always was: the theme is served already
+            status = http_status(probe, timeout=15, method="HEAD")
+            if status == 200:
+                return False, dict(self.describe(), served=probe)
         if self.module.check_mode:
             return True, self.describe()
         return True, dict(self.describe(), **self.instance.collect_static())

@@ -141,7 +141,7 @@ def test_s3_dies_after_env_written_before_restart(fx, case):
     hv = h.host_vars(instance, bucket, case.dir, bookwyrm_s3_health_timeout=60)
     observed = []
     for label, point in (
-        ("after .env was written", "Static | is the theme already in the bucket"),
+        ("after .env was written", "Static | compile themes and collect static files"),
         ("just before the restart", "Restart | recreate web"),
     ):
         result = h.run_play(case.dir, {NAME: hv}, fault_at=point)

@@ -1,8 +1,11 @@
 """The instance module: restart only when something runs with other settings, check mode changes
 nothing, restore always restarts, static reports its output, adopt_media is dockerless only."""
 
+import functools
+import http.server
 import json
 import os
+import threading
 
 import pytest
 from ansible_collections.bookwyrm.s3.plugins.module_utils._instance import InstanceError
@@ -85,6 +88,40 @@ def test_static_runs_once_and_not_in_check_mode(capsys, monkeypatch, tmp_path):
     fake = FakeInstance([])
     result = run(capsys, monkeypatch, tmp_path, fake, action="static", check_mode=True)
     assert result["changed"] is True and fake.calls == []
+
+
+@pytest.fixture
+def bucket_site(tmp_path):
+    """A loopback HTTP server standing for the bucket: what is under site/ answers 200, else 404."""
+    root = tmp_path / "site"
+    (root / "static" / "css" / "themes").mkdir(parents=True)
+    (root / "static" / "css" / "themes" / "bookwyrm-light.css").write_text("body {}")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/static/"
+    server.shutdown()
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_static_skipped_when_the_theme_is_served(capsys, monkeypatch, tmp_path, bucket_site, check_mode):
+    fake = FakeInstance([])
+    url = bucket_site + "css/themes/bookwyrm-light.css"
+    result = run(capsys, monkeypatch, tmp_path, fake, action="static", unless_served=url, check_mode=check_mode)
+    assert result["changed"] is False and result["served"] == url and fake.calls == []
+
+
+def test_static_runs_when_the_theme_is_not_served(capsys, monkeypatch, tmp_path, bucket_site):
+    fake = FakeInstance([])
+    missing = bucket_site + "css/themes/not-compiled.css"
+    result = run(capsys, monkeypatch, tmp_path, fake, action="static", unless_served=missing)
+    assert result["changed"] is True and fake.calls == [("static",)] and "served" not in result
+    fake = FakeInstance([])
+    nothing_answers = "http://127.0.0.1:9/static/css/themes/bookwyrm-light.css"
+    result = run(capsys, monkeypatch, tmp_path, fake, action="static", unless_served=nothing_answers)
+    assert result["changed"] is True and fake.calls == [("static",)]
 
 
 def test_info_changes_nothing(capsys, monkeypatch, tmp_path):
