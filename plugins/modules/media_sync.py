@@ -333,6 +333,7 @@ try:
     import botocore
     import botocore.config
     import botocore.session
+    from botocore.config import Config
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
@@ -372,13 +373,35 @@ ARGUMENT_SPEC = dict(
 )
 
 
+_DATA_LOADER = []
+
+
+def botocore_session():
+    """A botocore session whose data loader (the parsed S3 model, endpoints) is the module's one:
+    read once in the module's process, found loaded by the worker processes it forks."""
+    session = botocore.session.get_session()
+    if not _DATA_LOADER:
+        _DATA_LOADER.append(session.get_component("data_loader"))
+    session.register_component("data_loader", _DATA_LOADER[0])
+    return session
+
+
 def make_client(module, connections=16):
     config = s3_config(module.params["addressing_style"], max_pool_connections=connections + 4)
     try:
         config = config.merge(botocore.config.Config(tcp_keepalive=True))
     except (AttributeError, TypeError):  # botocore without tcp_keepalive
         pass
-    return module.client("s3", config=config)
+    # as AnsibleAWSModule.client builds it (credentials, verify, the user's aws_config), but from
+    # the shared data loader: each forked worker used to parse the S3 model again (13 MB each)
+    region, endpoint, params = get_aws_connection_info(module)
+    params = dict(params)
+    profile = params.pop("profile_name", None)
+    for extra in (params.pop("config", None), params.pop("aws_config", None)):
+        if extra:
+            config = config.merge(extra if isinstance(extra, Config) else Config(**extra))
+    session = boto3.session.Session(botocore_session=botocore_session(), profile_name=profile)
+    return session.client("s3", config=config, region_name=region, endpoint_url=endpoint, **params)
 
 
 def target_session(module, botocore_session=None):
@@ -391,7 +414,7 @@ def target_session(module, botocore_session=None):
 
 def make_list_client(module, connections=16):
     """The client that lists the target: its pages read by ListingParser (timestamps stay text)."""
-    session, region, endpoint, params = target_session(module, listing_session(botocore.session.get_session()))
+    session, region, endpoint, params = target_session(module, listing_session(botocore_session()))
     config = s3_config(module.params["addressing_style"], max_pool_connections=connections + 4)
     return session.client(
         "s3", endpoint_url=endpoint or None, region_name=region, verify=params.get("verify", True), config=config
