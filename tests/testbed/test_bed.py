@@ -214,12 +214,14 @@ def test_testbed_up_twice_keeps_one_of_each(s3_server):
     if s3_server.external:
         pytest.skip("S3_ENDPOINT_URL points at another server")
     had_default = (bed.instances_dir() / bed.DEFAULT_INSTANCE).exists()
-    for _attempt in range(2):
-        subprocess.run(
+    for attempt in range(2):
+        result = subprocess.run(
             ["bash", str(bed.REPO_DIR / "testbed" / "bin" / "testbed"), "up", "--no-instance"],
-            check=True,
             capture_output=True,
+            text=True,
         )
+        # what testbed said, should it fail (a CalledProcessError showed nothing of it)
+        assert result.returncode == 0, (attempt, result.stdout[-2000:], result.stderr[-4000:])
     names = bed.docker("ps", "--format", "{{.Names}}").stdout.split()
     for container in (bed.S3_CONTAINER, f"{bed.IMAGE_PREFIX}-rgw", f"{bed.IMAGE_PREFIX}-dockerless"):
         assert names.count(container) == 1, (container, names)
