@@ -333,7 +333,6 @@ try:
     import botocore
     import botocore.config
     import botocore.session
-    from botocore.config import Config
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
@@ -392,16 +391,14 @@ def make_client(module, connections=16):
         config = config.merge(botocore.config.Config(tcp_keepalive=True))
     except (AttributeError, TypeError):  # botocore without tcp_keepalive
         pass
-    # as AnsibleAWSModule.client builds it (credentials, verify, the user's aws_config), but from
-    # the shared data loader: each forked worker used to parse the S3 model again (13 MB each)
-    region, endpoint, params = get_aws_connection_info(module)
-    params = dict(params)
-    profile = params.pop("profile_name", None)
-    for extra in (params.pop("config", None), params.pop("aws_config", None)):
-        if extra:
-            config = config.merge(extra if isinstance(extra, Config) else Config(**extra))
-    session = boto3.session.Session(botocore_session=botocore_session(), profile_name=profile)
-    return session.client("s3", config=config, region_name=region, endpoint_url=endpoint, **params)
+    # the user's aws_config as AnsibleAWSModule.client takes it, but from the shared data loader:
+    # each forked worker used to parse the S3 model again (13 MB each)
+    session, region, endpoint, params = target_session(module, botocore_session())
+    if params.get("aws_config"):
+        config = config.merge(params["aws_config"])
+    return session.client(
+        "s3", endpoint_url=endpoint or None, region_name=region, verify=params.get("verify", True), config=config
+    )
 
 
 def target_session(module, botocore_session=None):
