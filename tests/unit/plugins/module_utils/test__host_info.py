@@ -3,12 +3,16 @@ the compose project and its volumes, the web unit, a Python with boto3."""
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 from ansible_collections.bookwyrm.s3.plugins.module_utils._host_info import (
+    FIND_BOTO3,
     HostInfo,
     HostInfoError,
     compose_project,
+    finds_boto3,
     history_buckets,
 )
 
@@ -36,7 +40,7 @@ class FakeHost:
             )
         if argv[0] == "systemctl":
             return 0, self.unit + "\n", ""
-        if argv[1:] == ["-c", "import boto3, botocore"]:
+        if argv[1:] == ["-c", FIND_BOTO3]:
             return (0, "", "") if argv[0] in self.pythons else (1, "", "ModuleNotFoundError: No module named 'boto3'")
         raise AssertionError(f"unexpected command {argv!r}")
 
@@ -149,3 +153,14 @@ def test_history(tmp_path):
     path.write_text("{not json")
     with pytest.raises(HostInfoError, match="restore it from a backup"):
         history_buckets(str(path))
+
+
+@pytest.mark.parametrize("packages, exit_code", [(None, 0), ("boto3_not_installed", 1)])
+def test_boto3_is_found_without_being_imported(packages, exit_code):
+    """FIND_BOTO3, run by another interpreter (here the test's own, which has boto3), exits 0
+    only when every package is there, and imports none of them."""
+    check = FIND_BOTO3 if packages is None else FIND_BOTO3.replace("'boto3'", repr(packages))
+    code = "import sys\ntry:\n    exec(%r)\nexcept SystemExit as done:\n    print(done.code, 'botocore' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code % check], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == [str(exit_code), "False"]
+    assert finds_boto3()
