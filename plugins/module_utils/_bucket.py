@@ -15,6 +15,14 @@ import json
 import re
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.bookwyrm.s3.plugins.module_utils._cors import (
+    bookwyrm_rule,
+    from_api,
+    origin_error,
+    rules_equal,
+    sorted_rules,
+    to_api,
+)
 from ansible_collections.bookwyrm.s3.plugins.module_utils._errors import BucketError
 from ansible_collections.bookwyrm.s3.plugins.module_utils._s3_client import (
     BOTO_ERRORS,
@@ -298,6 +306,17 @@ class BucketManager(S3Manager):
                 "images/); use public_access=none for a bucket that is not public."
             )
         self.prefixes = prefixes
+        origins = self.params.get("cors_origins")
+        if origins is not None and self.params.get("state") != "absent":
+            if not origins:
+                raise BucketError(
+                    message="cors_origins is empty: list the origins the instance's pages are served from "
+                    "(https://DOMAIN), or leave it unset to leave the bucket's CORS rules alone."
+                )
+            for origin in origins:
+                error = origin_error(origin)
+                if error:
+                    raise BucketError(message="cors_origins: " + error)
 
     # -- existence -----------------------------------------------------------------------------
 
@@ -558,6 +577,41 @@ class BucketManager(S3Manager):
             self.fail(e, "PutBucketPolicy", feature="policy")
         return statement
 
+    # -- CORS ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _cors_hint(exc):
+        return "With bookwyrm.s3.bucket: leave cors_origins unset instead." if is_not_implemented(exc) else None
+
+    def get_cors_rules(self):
+        try:
+            response = self._call("GetBucketCors")
+        except is_boto3_error_code("NoSuchCORSConfiguration"):
+            return []
+        except BOTO_ERRORS as e:  # pylint: disable=duplicate-except
+            self.fail(e, "GetBucketCors", feature="cors", hint=self._cors_hint(e))
+        return from_api(response.get("CORSRules"))
+
+    def handle_cors(self, exists):
+        """BookWyrm's CORS rule for ``cors_origins`` (bookwyrm.s3.bucket_cors's default rule,
+        compared as it compares: a rule set another tool wrote in another order is kept)."""
+        if self.params.get("cors_origins") is None:
+            return None
+        wanted = [bookwyrm_rule(self.params["cors_origins"])]
+        current = self.get_cors_rules() if exists else []
+        self.before["cors_rules"] = sorted_rules(current)
+        self.after["cors_rules"] = sorted_rules(wanted)
+        if rules_equal(current, wanted):
+            return wanted
+        self.changed = True
+        self.changes.append("cors_rules")
+        if not self.check_mode:
+            try:
+                self._call("PutBucketCors", CORSConfiguration=to_api(wanted))
+            except BOTO_ERRORS as e:
+                self.fail(e, "PutBucketCors", feature="cors", hint=self._cors_hint(e))
+        return wanted
+
     # -- absent --------------------------------------------------------------------------------
 
     def _first_key(self):
@@ -623,7 +677,8 @@ class BucketManager(S3Manager):
         self.handle_ownership(exists)
         self.handle_public_access_block(exists)
         statement = self.handle_policy(exists)
-        return self.result(region, statement)
+        cors_rules = self.handle_cors(exists)
+        return self.result(region, statement, cors_rules)
 
     def run(self):
         self.validate()
@@ -631,7 +686,7 @@ class BucketManager(S3Manager):
             return self.absent()
         return self.present()
 
-    def result(self, region=None, statement=None):
+    def result(self, region=None, statement=None, cors_rules=None):
         bucket = dict(
             name=self.name,
             region=region or self.region,
@@ -646,6 +701,8 @@ class BucketManager(S3Manager):
             bucket["object_ownership"] = self.params["object_ownership"]
         if "public_access_block" in self.after:
             bucket["public_access_block"] = self.after["public_access_block"]
+        if cors_rules is not None:
+            bucket["cors_rules"] = sorted_rules(cors_rules)
         result = dict(changed=self.changed, bucket=bucket, changes=self.changes)
         if getattr(self.module, "_diff", False):
             result["diff"] = dict(before=self.before, after=self.after)

@@ -147,21 +147,24 @@ def _unique(values):
     return seen
 
 
+def bookwyrm_rule(origins):
+    """BookWyrm's rule: ``origins`` may GET and HEAD (fonts, scripts) and read ETag."""
+    return dict(
+        allowed_origins=_unique(origins),
+        allowed_methods=list(DEFAULT_METHODS),
+        allowed_headers=list(DEFAULT_HEADERS),
+        expose_headers=list(DEFAULT_EXPOSE),
+        max_age_seconds=DEFAULT_MAX_AGE,
+    )
+
+
 def default_rules(domain, extra_origins=None):
-    """BookWyrm's rule: the instance's origins may GET and HEAD (fonts, scripts) and read ETag."""
+    """BookWyrm's rule for the instance's origins (https://DOMAIN, https://www.DOMAIN) and more."""
     origins = ["https://%s" % domain]
     if not domain.startswith("www."):
         origins.append("https://www.%s" % domain)
     origins.extend(extra_origins or [])
-    return [
-        dict(
-            allowed_origins=_unique(origins),
-            allowed_methods=list(DEFAULT_METHODS),
-            allowed_headers=list(DEFAULT_HEADERS),
-            expose_headers=list(DEFAULT_EXPOSE),
-            max_age_seconds=DEFAULT_MAX_AGE,
-        )
-    ]
+    return [bookwyrm_rule(origins)]
 
 
 # ---------------------------------------------------------------------------------------------

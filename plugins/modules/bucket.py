@@ -83,6 +83,18 @@ options:
         C(AWS_DEFAULT_ACL="")).
     type: str
     choices: [BucketOwnerEnforced, BucketOwnerPreferred, ObjectWriter]
+  cors_origins:
+    description:
+      - Origins (C(scheme://host[:port])) whose pages may load the bucket's files with C(GET)
+        and C(HEAD). The bucket's CORS configuration becomes BookWyrm's one rule for them, the
+        rule M(bookwyrm.s3.bucket_cors) sets by default (all request headers, C(ETag) exposed,
+        cached 3000 seconds).
+      - Compared as M(bookwyrm.s3.bucket_cors) compares, order-insensitively, so one check-mode
+        call tells whether the bucket and its CORS rules are both as asked.
+      - When unset, the CORS configuration is neither read nor changed. For other rules, or to
+        remove them, use M(bookwyrm.s3.bucket_cors).
+    type: list
+    elements: str
   send_location_constraint:
     description:
       - Whether C(CreateBucket) carries C(LocationConstraint=<region>).
@@ -102,7 +114,7 @@ attributes:
   diff_mode:
     details:
       - Shows whether the bucket exists and the C(BookWyrmPublicRead) policy statement (and the
-        ownership and public access block settings when managed), before and after.
+        ownership, public access block and CORS settings when managed), before and after.
   platform:
     platforms: all
 notes:
@@ -143,6 +155,14 @@ EXAMPLES = r"""
     region: fr-par
     send_location_constraint: always
     public_access: acl
+
+- name: Create it with the CORS rule the instance's pages need for its fonts
+  bookwyrm.s3.bucket:
+    name: bookwyrm-example-social
+    endpoint_url: https://s3.example.net
+    cors_origins:
+      - https://bookwyrm.example.social
+      - https://www.bookwyrm.example.social
 
 - name: Remove the bucket (fails if it still holds objects)
   bookwyrm.s3.bucket:
@@ -204,10 +224,24 @@ bucket:
       type: dict
       returned: when O(manage_public_access_block=true) and O(state=present)
       sample: {BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: false, RestrictPublicBuckets: false}
+    cors_rules:
+      description:
+        - The CORS rules, when O(cors_origins) is set, in the form
+          M(bookwyrm.s3.bucket_cors) returns them (RV(bookwyrm.s3.bucket_cors#module:rules)).
+      type: list
+      elements: dict
+      returned: when O(cors_origins) is set and O(state=present)
+      sample:
+        - allowed_origins: [https://bookwyrm.example.social]
+          allowed_methods: [GET, HEAD]
+          allowed_headers: ["*"]
+          expose_headers: [ETag]
+          max_age_seconds: 3000
 changes:
   description:
     - What this run changed, in the order it changed them (in check mode, what it would change),
-      among V(created), V(object_ownership), V(public_access_block), V(policy_statement) and V(deleted).
+      among V(created), V(object_ownership), V(public_access_block), V(policy_statement),
+      V(cors_rules) and V(deleted).
     - Empty when the bucket was already as asked, so a check-mode run that returns an empty list
       tells that the same task run for real would do nothing.
   returned: always
@@ -237,6 +271,7 @@ ARGUMENT_SPEC = dict(
     public_access=dict(type="str", default="policy", choices=["acl", "policy", "none"]),
     manage_public_access_block=dict(type="bool", default=False),
     object_ownership=dict(type="str", choices=OWNERSHIP_CHOICES),
+    cors_origins=dict(type="list", elements="str"),
     send_location_constraint=dict(type="str", default="auto", choices=["auto", "always", "never"]),
 )
 ARGUMENT_SPEC.update(S3_COMPAT_ARGUMENT_SPEC)

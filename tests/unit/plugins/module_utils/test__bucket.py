@@ -2,6 +2,7 @@
 API calls and error messages (botocore Stubber; moto for one in-process error path)."""
 
 import json
+import re
 
 import boto3
 import pytest
@@ -528,6 +529,89 @@ def test_ownership_not_implemented(s3):
     stubber.add_client_error("get_bucket_ownership_controls", "NotImplemented", http_status_code=501)
     with pytest.raises(BucketError, match="Leave object_ownership unset"):
         run(s3, object_ownership="BucketOwnerEnforced")
+
+
+# --------------------------------------------------------------------------------------- manager: CORS
+
+ORIGINS = ["https://books.example.social", "https://www.books.example.social"]
+CORS_API_RULE = {
+    "AllowedOrigins": ORIGINS,
+    "AllowedMethods": ["GET", "HEAD"],
+    "AllowedHeaders": ["*"],
+    "ExposeHeaders": ["ETag"],
+    "MaxAgeSeconds": 3000,
+}
+
+
+def test_cors_rule_for_the_origins_is_put(s3):
+    _client, stubber = s3
+    expect_head(stubber)
+    stubber.add_client_error("get_bucket_cors", "NoSuchCORSConfiguration", http_status_code=404)
+    stubber.add_response("put_bucket_cors", {}, {"Bucket": BUCKET, "CORSConfiguration": {"CORSRules": [CORS_API_RULE]}})
+    result, _module = run(s3, public_access="none", cors_origins=ORIGINS)
+    assert result["changed"] and result["changes"] == ["cors_rules"]
+    assert result["bucket"]["cors_rules"][0]["allowed_origins"] == ORIGINS
+    assert result["diff"]["before"]["cors_rules"] == []
+
+
+def test_cors_rule_in_another_order_is_kept(s3):
+    """The comparison is bucket_cors's: origins, methods and headers in any order, any case."""
+    _client, stubber = s3
+    expect_head(stubber)
+    spelled_otherwise = dict(
+        CORS_API_RULE, AllowedOrigins=ORIGINS[::-1], AllowedMethods=["head", "get"], ExposeHeaders=["etag"]
+    )
+    stubber.add_response("get_bucket_cors", {"CORSRules": [spelled_otherwise]}, {"Bucket": BUCKET})
+    result, _module = run(s3, public_access="none", cors_origins=ORIGINS)
+    assert not result["changed"] and result["changes"] == []
+
+
+def test_cors_check_mode_of_a_missing_bucket_plans_the_rule(s3):
+    """One check-mode call (the role's preflight) lists every change, CORS included, and writes nothing."""
+    _client, stubber = s3
+    expect_head(stubber, 404, "404")  # and nothing else: Stubber fails on any other call
+    result, _module = run(s3, check_mode=True, cors_origins=ORIGINS)
+    assert result["changes"] == ["created", "policy_statement", "cors_rules"]
+
+
+def test_cors_left_alone_when_unset(s3):
+    _client, stubber = s3
+    expect_head(stubber)  # no GetBucketCors
+    result, _module = run(s3, public_access="none")
+    assert not result["changed"] and "cors_rules" not in result["bucket"]
+
+
+@pytest.mark.parametrize(
+    "origins, expected",
+    [
+        ([], "cors_origins is empty"),
+        (["books.example.social"], "cors_origins: origin 'books.example.social'"),
+        (["https://books.example.social/path"], "cors_origins: origin"),
+    ],
+)
+def test_cors_origins_refused_before_any_request(s3, origins, expected):
+    with pytest.raises(BucketError, match=re.escape(expected)):
+        run(s3, cors_origins=origins)
+
+
+def test_cors_api_missing_says_what_to_do(s3):
+    _client, stubber = s3
+    expect_head(stubber)
+    stubber.add_client_error("get_bucket_cors", "NotImplemented", http_status_code=501)
+    with pytest.raises(BucketError) as failure:
+        run(s3, public_access="none", cors_origins=ORIGINS)
+    assert PROVIDER_REMEDIES["cors"] in failure.value.message
+    assert "leave cors_origins unset" in failure.value.message
+
+
+def test_moto_cors_applied_then_idempotent(moto_s3):
+    wrapped = RetryingBotoClientWrapper(moto_s3, AWSRetry.jittered_backoff(retries=1, delay=0))
+    module = FakeModule(make_params(endpoint_url=None, public_access="none", cors_origins=ORIGINS), region="us-east-1")
+    first = _bucket.BucketManager(module, wrapped).run()
+    second = _bucket.BucketManager(module, wrapped).run()
+    assert first["changes"] == ["created", "cors_rules"]
+    assert not second["changed"]
+    assert moto_s3.get_bucket_cors(Bucket=BUCKET)["CORSRules"][0]["AllowedOrigins"] == ORIGINS
 
 
 # --------------------------------------------------------------------------------------- manager: absent
