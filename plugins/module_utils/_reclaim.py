@@ -23,7 +23,6 @@ __metaclass__ = type
 import datetime
 import errno
 import hashlib
-import json
 import os
 import stat
 import tempfile
@@ -49,72 +48,13 @@ from ansible_collections.bookwyrm.s3.plugins.module_utils._media_tree import (
     local_path,
     unsafe_key,
 )
+from ansible_collections.bookwyrm.s3.plugins.module_utils._reclaim_manifest import Manifest
 from ansible_collections.bookwyrm.s3.plugins.module_utils._s3_client import error_code
 
-MANIFEST_MODE = 0o600
 # media_sync's part size first, then boto3's: the likeliest multipart ETags of our own uploads
 PART_SIZES = (16 * MB, 8 * MB)
 CHUNK = MB
 LISTING_WORKERS = 4
-
-
-class Manifest(object):
-    """The files a reclaim removed: one JSON object per line, appended, never rewritten."""
-
-    FIELDS = ("path", "size", "md5", "key")
-
-    def __init__(self, path):
-        self.path = path
-
-    def entries(self):
-        """Every entry in file order; a line that is not an entry fails with its number."""
-        try:
-            handle = open(self.path, "r")
-        except IOError as exc:
-            if exc.errno == errno.ENOENT:
-                return
-            raise ReclaimError(message="Cannot read the manifest %s: %s" % (self.path, exc)) from exc
-        with handle:
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    entry = json.loads(line)
-                except ValueError:
-                    entry = None
-                if not isinstance(entry, dict) or any(field not in entry for field in self.FIELDS):
-                    raise ReclaimError(
-                        message="Line %d of the manifest %s is not an entry (%s): it was edited by hand; "
-                        "nothing was changed." % (number, self.path, ", ".join(self.FIELDS))
-                    )
-                yield entry
-
-    def latest(self):
-        """path -> its last entry."""
-        return dict((entry["path"], entry) for entry in self.entries())
-
-    def gone(self, root, limit=1):
-        """The last ``limit`` entries whose file is not on disk now (the ones served by redirect)."""
-        found = []
-        for entry in reversed(list(self.latest().values())):
-            if len(found) >= limit:
-                break
-            if not unsafe_key(entry["path"]) and not os.path.lexists(local_path(root, entry["path"])):
-                found.append(entry)
-        return found
-
-    def append(self, entries):
-        """Append ``entries`` and sync them to disk before any file they name is removed."""
-        if not entries:
-            return
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, MANIFEST_MODE)
-        try:
-            os.fchmod(fd, MANIFEST_MODE)
-            data = "".join(json.dumps(entry, sort_keys=True) + "\n" for entry in entries)
-            os.write(fd, data.encode("utf-8"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _now():

@@ -130,7 +130,7 @@ skipped_checks:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import fetch_url
 from ansible_collections.bookwyrm.s3.plugins.module_utils._errors import ReclaimError
-from ansible_collections.bookwyrm.s3.plugins.module_utils._reclaim import Manifest
+from ansible_collections.bookwyrm.s3.plugins.module_utils._reclaim_manifest import Manifest
 from ansible_collections.bookwyrm.s3.plugins.module_utils._verify import SiteVerifier
 
 try:

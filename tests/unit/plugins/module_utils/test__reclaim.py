@@ -147,24 +147,6 @@ def test_restore_fails_when_the_bucket_lost_a_file_and_keeps_a_local_conflict(se
     assert (root / "covers" / "c0.jpg").read_bytes() == files["covers/c0.jpg"]
 
 
-def test_manifest_gone_and_bad_lines(tmp_path):
-    manifest = _reclaim.Manifest(str(tmp_path / "m.jsonl"))
-    assert list(manifest.entries()) == []
-    (tmp_path / "media").mkdir()
-    (tmp_path / "media" / "here.jpg").write_bytes(b"x")
-    manifest.append(
-        [
-            dict(path="gone.jpg", size=1, md5="0" * 32, key="images/gone.jpg"),
-            dict(path="here.jpg", size=1, md5="0" * 32, key="images/here.jpg"),
-        ]
-    )
-    assert [e["path"] for e in manifest.gone(str(tmp_path / "media"), limit=5)] == ["gone.jpg"]
-    with open(manifest.path, "a") as handle:
-        handle.write("not json\n")
-    with pytest.raises(ReclaimError, match="Line 3"):
-        list(manifest.entries())
-
-
 def test_module_manager_check_mode_diff_and_warnings(setup):
     from ansible_collections.bookwyrm.s3.plugins.modules.reclaim import ARGUMENT_SPEC, ReclaimManager
     from fake_aws_module import FakeModule
