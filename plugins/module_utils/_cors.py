@@ -15,7 +15,6 @@ import time
 from urllib.error import HTTPError
 from urllib.parse import quote, urlsplit
 
-from ansible.module_utils.urls import open_url
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.bookwyrm.s3.plugins.module_utils._errors import CorsError
 from ansible_collections.bookwyrm.s3.plugins.module_utils._s3_client import (
@@ -241,6 +240,10 @@ def preflight(url, origin, method="GET", timeout=10, validate_certs=True, ca_bun
     Through ansible's own HTTP client (open_url), as verify's requests (fetch_url) are."""
     if urlsplit(url).scheme not in ("http", "https"):
         raise ValueError("preflight URL %r must be http or https" % url)
+    # imported here: urls (and the cryptography it loads) cost 70 ms of every run of the bucket
+    # module, which shares this file's rules and never sends a preflight
+    from ansible.module_utils.urls import open_url  # pylint: disable=import-outside-toplevel
+
     try:
         response = open_url(
             url,

@@ -21,7 +21,6 @@ import re
 import time
 from urllib.error import HTTPError
 
-from ansible.module_utils.urls import open_url
 from ansible_collections.bookwyrm.s3.plugins.module_utils._dotenv import DotEnv, DotEnvError
 
 # The .env keys that decide where files are served from: a restart is needed when the
@@ -93,6 +92,10 @@ class InstanceError(Exception):
 
 def http_status(url, timeout=5, method="GET"):
     """The HTTP status ``url`` answers ``method`` with; None when nothing answers."""
+    # imported here: urls (and the cryptography it loads) cost 70 ms of every module that
+    # imports this file (host_info, connector), and only a HEAD or health check needs it
+    from ansible.module_utils.urls import open_url  # pylint: disable=import-outside-toplevel
+
     try:
         return open_url(url, method=method, timeout=timeout).getcode()
     except HTTPError as err:
