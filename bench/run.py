@@ -649,12 +649,13 @@ def main():
                 failures.append(reason)
                 print(f"  FAILED: {reason}", flush=True)
             finally:
+                # before the bucket goes: SeaweedFS takes over ten minutes to drop the 1M bucket
+                (WORK / "results-partial.json").write_text(json.dumps(results, indent=1))
                 try:
                     tb.wait_s3_ready(bed.s3, timeout=120)
                     bed.drop_bucket(bucket)
                 except Exception as exc:  # noqa: BLE001 - a leftover bucket is harmless
                     print(f"  (bucket {bucket} not removed: {exc})", flush=True)
-                (WORK / "results-partial.json").write_text(json.dumps(results, indent=1))
 
     if args.only in ("all", "small", "cutover"):
         small = ensure_tree(f"t{args.small}", args.small, 20 * 1024, 80 * 1024, seed=1)
