@@ -17,7 +17,7 @@ import re
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.bookwyrm.s3.plugins.module_utils._cors import (
     bookwyrm_rule,
-    from_api,
+    bucket_rules,
     origin_error,
     rules_equal,
     sorted_rules,
@@ -585,12 +585,9 @@ class BucketManager(S3Manager):
 
     def get_cors_rules(self):
         try:
-            response = self._call("GetBucketCors")
-        except is_boto3_error_code("NoSuchCORSConfiguration"):
-            return []
-        except BOTO_ERRORS as e:  # pylint: disable=duplicate-except
+            return bucket_rules(self.client, self.name)
+        except BOTO_ERRORS as e:
             self.fail(e, "GetBucketCors", feature="cors", hint=self._cors_hint(e))
-        return from_api(response.get("CORSRules"))
 
     def handle_cors(self, exists):
         """BookWyrm's CORS rule for ``cors_origins`` (bookwyrm.s3.bucket_cors's default rule,

@@ -214,6 +214,15 @@ def from_api(api_rules):
     return rules
 
 
+def bucket_rules(client, bucket):
+    """The bucket's CORS rules in the module's form, [] when it has none; other errors raise."""
+    try:
+        response = client.get_bucket_cors(Bucket=bucket, aws_retry=True)
+    except is_boto3_error_code("NoSuchCORSConfiguration"):
+        return []
+    return from_api(response.get("CORSRules"))
+
+
 def sorted_rules(rules):
     """Rules in a stable order, for diffs and results."""
     return sorted(rules or [], key=lambda r: repr(rule_key(r)))
@@ -341,10 +350,8 @@ class CorsManager(S3Manager):
     def get_rules(self):
         """The current rules, [] when none, or None when the provider has no CORS API."""
         try:
-            response = self.client.get_bucket_cors(Bucket=self.bucket, aws_retry=True)
-        except is_boto3_error_code("NoSuchCORSConfiguration"):
-            return []
-        except is_boto3_error_code(["NoSuchBucket"]) as e:  # pylint: disable=duplicate-except
+            return bucket_rules(self.client, self.bucket)
+        except is_boto3_error_code(["NoSuchBucket"]) as e:
             if self.params.get("state") == "absent":  # no bucket, no CORS: already absent
                 return []
             if self.check_mode:
@@ -357,7 +364,6 @@ class CorsManager(S3Manager):
                 self.no_api(e, "GetBucketCors")
                 return None
             self.fail(e, "GetBucketCors")
-        return from_api(response.get("CORSRules"))
 
     def put_rules(self, rules):
         try:
