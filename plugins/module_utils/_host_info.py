@@ -50,15 +50,18 @@ def compose_project(override, env, instance_dir):
     return re.sub(r"[^a-z0-9_-]", "", name.lower())
 
 
-def history_buckets(path):
-    """The buckets of the history file (none when it does not exist)."""
+def read_history(path):
+    """The history file as the role writes it: ``buckets`` (every bucket the instance has used)
+    and ``connector`` (the covers URL the legacy self connector was last checked for); both
+    empty when the file does not exist."""
     try:
         with open(path) as handle:
             text = handle.read()
     except (IOError, OSError):
-        return []
+        text = ""
     try:
-        return json.loads(text).get("buckets", []) if text.strip() else []
+        document = json.loads(text) if text.strip() else {}
+        return dict(buckets=document.get("buckets", []), connector=document.get("connector", {}))
     except (ValueError, AttributeError):
         raise HostInfoError(
             '%s is not the JSON this collection writes ({"buckets": [...]}): restore it from a backup, '
@@ -147,10 +150,12 @@ class HostInfo(object):
     def gather(self, own_python, own_has_boto3):
         env_file, env = self.env_file()
         project = compose_project(self.project_name, env, self.instance_dir)
+        history = read_history(self.history_path)
         return dict(
             env_file=env_file,
             env=env,
-            history=history_buckets(self.history_path),
+            history=history["buckets"],
+            connector_checked=history["connector"],
             project=project,
             media_volume=self.volume(project + "_media_volume"),
             exports_volume=self.volume(project + "_exports_volume"),

@@ -17,7 +17,8 @@ description:
     instance; one module call instead of one per probe (each is a round trip over SSH).
   - The C(.env) in O(instance_dir), its owner and its settings B(less every secret) (names with
     SECRET, PASSWORD, KEY, TOKEN or CREDENTIAL).
-  - The buckets the instance has used, from O(history_path) (the collection's own file).
+  - The buckets the instance has used, and what the legacy self connector was last checked for,
+    from O(history_path) (the collection's own file).
   - The compose project name as compose derives it, the mount points of its C(media_volume)
     and C(exports_volume) (empty when Docker or the volume is not there), and the compose command
     the host has (picked as M(bookwyrm.s3.instance) and M(bookwyrm.s3.connector) pick it).
@@ -105,6 +106,14 @@ history:
   type: list
   elements: dict
   sample: [{"bucket": "bookwyrm-media", "endpoint_url": "https://s3.example.com"}]
+connector_checked:
+  description:
+    - What O(history_path) says of the legacy self connector (instances from before BookWyrm
+      v0.1.0) - the C(covers_url) it was last checked for, when, and how many rows it has; empty
+      when it was never checked.
+  returned: always
+  type: dict
+  sample: {"covers_url": "https://media.example.com/images/", "checked": "2026-12-07T02:10:00+00:00", "rows": 0}
 project:
   description: The compose project name.
   returned: always

@@ -32,7 +32,9 @@ description:
     back; on docker it is C(docker compose up -d), which recreates only what differs.
   - V(static) runs C(compile_themes) then C(collectstatic) in one process environment (one
     throwaway web container, or the instance's user in its venv), so the compiled theme CSS is
-    collected too; with O(unless_served), only when that file is not served yet.
+    collected too; with O(unless_served), only when that file is not served yet. It also reports
+    what runs with stale settings, as V(info) does, so that a caller can leave out a V(restart)
+    that would find nothing to do.
   - V(info) reports the compose command the host has (docker) and what runs with stale settings;
     it changes nothing.
   - V(proxy) has nginx check its configuration, then take it, after a snippet of ours changed.
@@ -179,8 +181,10 @@ compose_version:
   type: str
   sample: v2
 stale:
-  description: The services or units that ran with other storage settings than C(.env) before the action.
-  returned: action is info, restart or restore
+  description:
+    - The services or units that ran with other storage settings than C(.env) before the action
+      (after it, for V(static)).
+  returned: action is info, restart or restore; static, unless what runs could not be read (a restart would say why)
   type: list
   elements: str
   sample: [web]
@@ -354,10 +358,18 @@ class InstanceManager(object):
             # a HEAD from the host, as the role's probe always was: the theme is served already
             status = http_status(probe, timeout=15, method="HEAD")
             if status == 200:
-                return False, dict(self.describe(), served=probe)
+                return False, dict(self.describe(), served=probe, **self.stale_after())
         if self.module.check_mode:
-            return True, self.describe()
-        return True, dict(self.describe(), **self.instance.collect_static())
+            return True, dict(self.describe(), **self.stale_after())
+        return True, dict(self.describe(), **self.instance.collect_static(), **self.stale_after())
+
+    def stale_after(self):
+        # Read in this run of the module, the role's rerun leaves out a restart call (a module
+        # run: about half a second) when nothing is stale. Not read, the restart finds out why.
+        try:
+            return dict(stale=self.instance.stale_processes())
+        except InstanceError:
+            return {}
 
     def handle_proxy(self):
         if self.module.check_mode:

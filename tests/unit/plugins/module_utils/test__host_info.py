@@ -13,7 +13,7 @@ from ansible_collections.bookwyrm.s3.plugins.module_utils._host_info import (
     HostInfoError,
     compose_project,
     finds_boto3,
-    history_buckets,
+    read_history,
 )
 
 ENV = "DOMAIN=books.example.com\nUSE_S3=true\nAWS_STORAGE_BUCKET_NAME=media\nAWS_SECRET_ACCESS_KEY=s3cr3t\n"
@@ -147,12 +147,15 @@ def test_the_venv_of_an_earlier_run_when_the_python_has_no_boto3(tmp_path, insta
 
 def test_history(tmp_path):
     path = tmp_path / "history.json"
-    assert history_buckets(str(path)) == []
+    assert read_history(str(path)) == {"buckets": [], "connector": {}}
     path.write_text(json.dumps({"buckets": [{"bucket": "a", "endpoint_url": ""}]}))
-    assert history_buckets(str(path)) == [{"bucket": "a", "endpoint_url": ""}]
+    assert read_history(str(path)) == {"buckets": [{"bucket": "a", "endpoint_url": ""}], "connector": {}}
+    checked = {"covers_url": "https://media.example/images/", "checked": "2026-12-07T02:00:00+00:00", "rows": 1}
+    path.write_text(json.dumps({"buckets": [], "connector": checked}))
+    assert read_history(str(path))["connector"] == checked
     path.write_text("{not json")
     with pytest.raises(HostInfoError, match="restore it from a backup"):
-        history_buckets(str(path))
+        read_history(str(path))
 
 
 @pytest.mark.parametrize("packages, exit_code", [(None, 0), ("boto3_not_installed", 1)])

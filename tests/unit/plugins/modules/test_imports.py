@@ -15,6 +15,7 @@ HEAVY = ("botocore", "boto3", "ansible.module_utils.urls")
 MAY_IMPORT = {
     "host_info": (),
     "dotenv": (),
+    "report": (),
     "instance": (),  # its HEAD and health checks import urls when they run
     "connector": (),
     "verify": ("ansible.module_utils.urls",),  # fetch_url; it reads the reclaim manifest without botocore

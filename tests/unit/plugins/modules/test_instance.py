@@ -1,5 +1,6 @@
 """The instance module: restart only when something runs with other settings, check mode changes
-nothing, restore always restarts, static reports its output, adopt_media is dockerless only."""
+nothing, restore always restarts, static reports its output and what is stale after it,
+adopt_media is dockerless only."""
 
 import functools
 import http.server
@@ -19,6 +20,8 @@ class FakeInstance:
         self.calls = []
 
     def stale_processes(self):
+        if isinstance(self.stale, Exception):
+            raise self.stale
         return list(self.stale)
 
     def rolling_restart(self, timeout):
@@ -122,6 +125,32 @@ def test_static_runs_when_the_theme_is_not_served(capsys, monkeypatch, tmp_path,
     nothing_answers = "http://127.0.0.1:9/static/css/themes/bookwyrm-light.css"
     result = run(capsys, monkeypatch, tmp_path, fake, action="static", unless_served=nothing_answers)
     assert result["changed"] is True and fake.calls == [("static",)]
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+@pytest.mark.parametrize("served", [True, False])
+def test_static_tells_what_is_stale_after_it(capsys, monkeypatch, tmp_path, bucket_site, check_mode, served):
+    """The role leaves out its restart call when static found nothing stale: so static reads it
+    whether it collected, would collect or found the theme served."""
+    url = bucket_site + ("css/themes/bookwyrm-light.css" if served else "css/themes/not-compiled.css")
+    for stale in ([], ["web"]):
+        result = run(
+            capsys,
+            monkeypatch,
+            tmp_path,
+            FakeInstance(stale),
+            action="static",
+            unless_served=url,
+            check_mode=check_mode,
+        )
+        assert result["stale"] == stale and result["changed"] is not served
+
+
+def test_static_without_stale_when_it_cannot_be_read(capsys, monkeypatch, tmp_path):
+    """No answer is not 'nothing stale': the key is left out, and the role's restart call runs."""
+    fake = FakeInstance(InstanceError("docker compose ps failed"))
+    result = run(capsys, monkeypatch, tmp_path, fake, action="static", install="docker")
+    assert result["changed"] is True and "stale" not in result and fake.calls == [("static",)]
 
 
 def test_info_changes_nothing(capsys, monkeypatch, tmp_path):
