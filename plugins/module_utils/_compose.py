@@ -56,13 +56,13 @@ class ComposeError(InstanceError):
     pass
 
 
+COMPOSE_COMMANDS = {"v2": ["docker", "compose"], "v1": ["docker-compose"]}
+
+
 def detect_compose(run_command, preference="auto"):
-    """The compose command as an argv prefix: ['docker', 'compose'] or ['docker-compose']."""
-    candidates = {
-        "v2": [["docker", "compose"]],
-        "v1": [["docker-compose"]],
-        "auto": [["docker", "compose"], ["docker-compose"]],
-    }[preference]
+    """The compose command as an argv prefix: ['docker', 'compose'] or ['docker-compose'], the
+    one asked for or (auto) the first that answers ``version``."""
+    candidates = [COMPOSE_COMMANDS[preference]] if preference in COMPOSE_COMMANDS else list(COMPOSE_COMMANDS.values())
     for argv in candidates:
         rc, _out, _err = run_command(argv + ["version"])
         if rc == 0:
@@ -87,7 +87,11 @@ class Compose(object):
         self.project_src = project_src
         self.project_name = project_name
         self.files = files or []
-        self.argv = detect_compose(run_command, preference)
+        # v2 or v1 as given (the role passes what host_info found: a probe is a compose start,
+        # 0.15 s, in every module run); auto probes
+        self.argv = (
+            list(COMPOSE_COMMANDS[preference]) if preference in COMPOSE_COMMANDS else detect_compose(run_command)
+        )
 
     @property
     def version(self):

@@ -47,7 +47,9 @@ options:
     type: list
     elements: str
   compose_command:
-    description: Which compose to use; V(auto) prefers the v2 plugin.
+    description:
+      - Which compose to use; V(auto) prefers the v2 plugin.
+      - V(v2) and V(v1) are used as given, without a probe (each probe starts compose).
     type: str
     choices: [auto, v2, v1]
     default: auto

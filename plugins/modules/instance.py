@@ -72,7 +72,9 @@ options:
     elements: str
     default: []
   compose_command:
-    description: Which compose (docker); V(auto) tries the v2 plugin, then C(docker-compose).
+    description:
+      - Which compose (docker); V(auto) tries the v2 plugin, then C(docker-compose).
+      - V(v2) and V(v1) are used as given, without a probe (each probe starts compose).
     type: str
     choices: [auto, v2, v1]
     default: auto

@@ -111,3 +111,13 @@ def test_dockerless_psql_failure_is_a_connector_error():
     conn = _connector.SelfConnector(FakeInstance([], error=InstanceError("psql failed: no route")))
     with pytest.raises(_connector.ConnectorError, match=r"no route\. Is the instance running"):
         conn.rows()
+
+
+@pytest.mark.parametrize("preference, argv", [("v2", ["docker", "compose"]), ("v1", ["docker-compose"])])
+def test_compose_asked_for_is_used_without_a_probe(preference, argv):
+    """The role passes the compose host_info found: the module does not start compose to ask again."""
+    calls = []
+    compose = _compose.Compose(
+        lambda argv, **kw: calls.append(argv) or (0, "", ""), "/opt/bookwyrm", preference=preference
+    )
+    assert compose.argv == argv and calls == []
