@@ -109,7 +109,7 @@ history:
 connector_checked:
   description:
     - What O(history_path) says of the legacy self connector (instances from before BookWyrm
-      v0.1.0) - the C(covers_url) it was last checked for, when, and how many rows it has; empty
+      v0.1.0) - the C(covers_url) it was checked for, since when, and how many rows it has; empty
       when it was never checked.
   returned: always
   type: dict

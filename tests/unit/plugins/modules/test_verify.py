@@ -72,5 +72,5 @@ def test_one_tls_context_for_every_request(site, manager, monkeypatch):
         raise AssertionError("a TLS context was made for a request")
 
     monkeypatch.setattr(ssl, "create_default_context", no_more)
-    for _ in range(3):
+    for _attempt in range(3):
         assert manager.fetch(site + "/page", "GET", {})[0] == 200
