@@ -37,3 +37,11 @@ def test_fragment_parses_into_known_sections(path):
         assert isinstance(entries, list), section
         for entry in entries:
             assert isinstance(entry, str), f"{section}: {entry!r} is not text (a ': ' in a plain item?)"
+
+
+@pytest.mark.parametrize("path", FRAGMENTS, ids=lambda p: p.name)
+def test_fragment_leaves_new_plugins_to_the_release(path):
+    """antsibull-changelog lists new modules, plugins and roles from their version_added; a
+    fragment saying so again is a duplicate (tests/publish's release check, found sooner)."""
+    text = path.read_text().lower()
+    assert "new module" not in text and " - new role" not in text, "comes from the release"
