@@ -2,15 +2,13 @@
 # Copyright: (c) 2026, bookwyrm.s3 contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The run's report file: one JSON document, replaced whole (never seen half written)."""
+"""The run's report file: one JSON document (written whole by _file_write.replace_file)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 import json
-import os
-import tempfile
 
 
 def render(report):
@@ -25,11 +23,3 @@ def read_text(path):
             return handle.read()
     except FileNotFoundError:
         return None
-
-
-def write_beside(path, text):
-    """A temporary file next to ``path`` holding ``text``, for an atomic rename onto it."""
-    handle, temporary = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=os.path.dirname(path) or ".")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        out.write(text)
-    return temporary

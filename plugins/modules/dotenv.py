@@ -197,7 +197,6 @@ backup_file:
 """
 
 import os
-import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -209,6 +208,7 @@ from ansible_collections.bookwyrm.s3.plugins.module_utils._dotenv import (
     masked_diff,
     validate_key,
 )
+from ansible_collections.bookwyrm.s3.plugins.module_utils._file_write import FileWriteError, replace_file
 
 
 class DotEnvManager(object):
@@ -351,33 +351,10 @@ class DotEnvManager(object):
         return dest
 
     def write(self, new_data, exists):
-        """Write atomically: a temporary file in the same directory, then rename over the file."""
-        directory = os.path.dirname(self.path) or "."
-        placeholder = False
-        if not exists:
-            # atomic_move gives a file it creates the umask's mode; create the file 0600 first
-            # so that it never exists with looser permissions, then replace it.
-            try:
-                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-                placeholder = True
-            except (IOError, OSError) as exc:
-                self.fail("cannot create %s: %s" % (self.params["path"], to_native(exc.strerror or exc)))
-        tmp = None
         try:
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(self.path), suffix=".tmp")
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(new_data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            self.module.atomic_move(tmp, self.path)
-            placeholder = False
-        except (IOError, OSError) as exc:
-            self.fail("cannot write %s: %s" % (self.params["path"], to_native(exc.strerror or exc)))
-        finally:
-            if tmp is not None and os.path.exists(tmp):
-                os.unlink(tmp)
-            if placeholder and os.path.exists(self.path) and os.path.getsize(self.path) == 0:
-                os.unlink(self.path)
+            replace_file(self.module.atomic_move, self.path, new_data, exists, name=self.params["path"])
+        except FileWriteError as exc:
+            self.fail(exc.msg)
 
 
 def main():

@@ -64,7 +64,8 @@ path:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.bookwyrm.s3.plugins.module_utils._report import read_text, render, write_beside
+from ansible_collections.bookwyrm.s3.plugins.module_utils._file_write import FileWriteError, replace_file
+from ansible_collections.bookwyrm.s3.plugins.module_utils._report import read_text, render
 
 ARGUMENT_SPEC = dict(
     path=dict(type="path", required=True),
@@ -89,7 +90,10 @@ class ReportWriter(object):
         if self.module._diff:
             result["diff"] = dict(before=before or "", after=text, before_header=self.path, after_header=self.path)
         if changed and not self.module.check_mode:
-            self.module.atomic_move(write_beside(self.path, text), self.path)
+            try:
+                replace_file(self.module.atomic_move, self.path, text.encode("utf-8"), before is not None)
+            except FileWriteError as exc:
+                self.module.fail_json(msg=exc.msg)
         if os.path.exists(self.path):
             file_args = self.module.load_file_common_arguments(self.module.params)
             changed = self.module.set_fs_attributes_if_different(file_args, changed)

@@ -1,11 +1,10 @@
 """_report: the text is what to_nice_json writes (sorted, indented by 4) with a final newline,
-an absent file reads as None, the temporary file sits beside its target."""
+an absent file reads as None."""
 
 import json
-import os
 
 from ansible.plugins.filter.core import to_nice_json
-from ansible_collections.bookwyrm.s3.plugins.module_utils._report import read_text, render, write_beside
+from ansible_collections.bookwyrm.s3.plugins.module_utils._report import read_text, render
 
 
 def test_render_is_to_nice_json_with_a_newline():
@@ -18,10 +17,3 @@ def test_read_text_of_no_file_is_none(tmp_path):
     assert read_text(str(tmp_path / "absent.json")) is None
     (tmp_path / "there.json").write_text("{}\n")
     assert read_text(str(tmp_path / "there.json")) == "{}\n"
-
-
-def test_write_beside_puts_the_text_in_the_same_directory(tmp_path):
-    target = tmp_path / "report.json"
-    temporary = write_beside(str(target), "{}\n")
-    assert os.path.dirname(temporary) == str(tmp_path) and open(temporary).read() == "{}\n"
-    assert not target.exists()
