@@ -140,6 +140,22 @@ def test_verify_compares_the_media_unless_this_run_just_did(target):
     assert int(rerun["verify"]["media_missing_in_bucket"]) == 0 and rerun["media_copy"]["counts"]["scanned"] > 0
 
 
+def test_the_connector_database_is_read_once_per_covers_url(target):
+    """The first run reads the legacy connector's rows and records the covers URL in the history;
+    the rerun, towards the same URL, leaves the database alone."""
+    first = target.report(ephemeral_dir() / "first-report.json")
+    rerun = target.report()
+
+    def said(value):
+        return str(value).lower() == "true"  # a boolean, or its text under older ansible-core
+
+    history = json.loads((target.instance.directory / "bookwyrm-s3-history.json").read_text())
+    assert history["connector"]["covers_url"] == first["storage_url"] + "/images/", history
+    assert said(first["phases"]["connector"]["database_read"])
+    assert not said(rerun["phases"]["connector"]["database_read"])
+    assert rerun["phases"]["connector"]["checked"] == history["connector"]["checked"]
+
+
 @pytest.fixture(scope="module")
 def poll(target):
     """Stop the poller started in prepare; its summary and the first run's restart phase."""
