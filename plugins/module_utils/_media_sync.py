@@ -142,10 +142,10 @@ class MediaSync(object):
         check_mode=False,
         client_factory=None,
         processes=1,
-        fast_put=False,
         progress_interval=5.0,
         engine=None,
         crt_factory=None,
+        signed_put_factory=None,
         source=None,
         list_client=None,
     ):
@@ -157,8 +157,9 @@ class MediaSync(object):
         self.client = client
         self.client_factory = client_factory
         self.list_client = list_client  # a client that leaves timestamps as text (the module's)
-        self.engine = resolve_engine(engine or ("botocore_internals" if fast_put else "boto3"))
+        self.engine = resolve_engine(engine or "boto3")
         self.crt_factory = crt_factory
+        self.signed_put_factory = signed_put_factory  # (client, bucket) -> SignedPut or None
         self.requested_workers = max(0, workers or 0)
         self.workers = self.requested_workers or auto_workers(None)
         self.requested_processes = processes or 1
@@ -202,7 +203,13 @@ class MediaSync(object):
         if self.direction == "copy":
             return ObjectCopier(client, self.bucket, self.prefix, self.source, **self.mover_options)
         return Transfer(
-            client, self.bucket, self.prefix, engine=self.engine, crt_factory=self.crt_factory, **self.mover_options
+            client,
+            self.bucket,
+            self.prefix,
+            engine=self.engine,
+            crt_factory=self.crt_factory,
+            signed_put_factory=self.signed_put_factory,
+            **self.mover_options,
         )
 
     # ---- deciding --------------------------------------------------------------------------

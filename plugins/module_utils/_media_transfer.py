@@ -5,13 +5,14 @@
 """Moving one file: upload (push) or download (pull), through the engine chosen.
 
 Engines (option ``engine``):
+- ``signed_put`` (the default): ``boto3``, but each small body goes out as one PUT signed with
+  botocore's SigV4 signer and sent through a botocore HTTP session of its own (``SignedPut``),
+  without the client's per-call pipeline; any answer but 2xx goes through ``put_object``.
 - ``boto3``: ``put_object`` of small bodies read whole (one round trip, no
   ``Expect: 100-continue``), boto3's transfer manager for big files and for downloads.
 - ``crt``: s3transfer's CRT transfer manager (``awscrt``, native code: signing, HTTP and
   connection management outside the interpreter lock). Needs ``awscrt`` on the host.
-- ``botocore_internals``: ``boto3`` plus FastPut, a PUT signed and sent through botocore's
-  PRIVATE attributes. Kept behind this switch only; ``check_botocore_internals()`` and its unit test fail loudly when a
-  botocore release moves what it uses.
+All three use public names only (no attribute of botocore's with a leading underscore).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -19,6 +20,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import socket
 import tempfile
 import threading
 
@@ -35,10 +37,10 @@ from ansible_collections.bookwyrm.s3.plugins.module_utils._media_tree import con
 MB = 1024 * 1024
 SMALL_BODY = MB  # files below this are read whole and sent in one go
 CACHE_CONTROL = "max-age=86400"  # what BookWyrm's storages set on every object
-ENGINES = ("boto3", "crt", "botocore_internals")
+ENGINES = ("signed_put", "boto3", "crt")
 # engine=auto: the first of these the host can run. The order is what `make bench` measured
-# (docs/benchmarks.md); botocore_internals is never picked (private attributes).
-AUTO_ENGINES = ("boto3",)
+# (docs/benchmarks.md).
+AUTO_ENGINES = ("signed_put",)
 HEADER_NAMES = {"ContentType": "Content-Type", "CacheControl": "Cache-Control", "ACL": "x-amz-acl"}
 
 
@@ -54,7 +56,7 @@ def crt_available():
 def resolve_engine(engine):
     """``auto`` becomes the default engine this host can run."""
     if engine in (None, "", "auto"):
-        return next((name for name in AUTO_ENGINES if name != "crt" or crt_available()), "boto3")
+        return next((name for name in AUTO_ENGINES if name != "crt" or crt_available()), "signed_put")
     if engine not in ENGINES:
         raise MediaSyncEngineError(message="engine must be one of auto, %s; got %r." % (", ".join(ENGINES), engine))
     if engine == "crt" and not crt_available():
@@ -104,13 +106,15 @@ class Mover(object):
 class Transfer(Mover):
     """Moves single files for one process (a client must not cross a fork)."""
 
-    def __init__(self, client, bucket, prefix, engine="boto3", crt_factory=None, **options):
+    def __init__(self, client, bucket, prefix, engine="boto3", crt_factory=None, signed_put_factory=None, **options):
         super(Transfer, self).__init__(client, bucket, prefix, **options)
         self.engine = engine
-        self._fast = None if engine == "botocore_internals" else False
         self._lock = threading.Lock()
         self._crt_factory = crt_factory
         self._crt = None
+        # engine=signed_put: made on first use (in the process that sends), None when it cannot be
+        self._signed_put_factory = signed_put_factory if engine == "signed_put" else None
+        self._signed_put = None if self._signed_put_factory else False
 
     def extra_args(self, name):
         args = {"ContentType": content_type(name)}
@@ -138,9 +142,9 @@ class Transfer(Mover):
             # Read whole: no "Expect: 100-continue" round trip, and one signing pass.
             with open(local.path, "rb") as handle:
                 body = handle.read()
-            fast = self._fast_put()
+            signed_put = self._signed_put_sender()
             headers = dict((HEADER_NAMES[name], value) for name, value in extra.items())
-            if fast is None or not fast.put(key, body, headers):
+            if signed_put is None or not signed_put.put(key, body, headers):
                 self.client.put_object(Bucket=self.bucket, Key=key, Body=body, **extra)
         else:
             with open(local.path, "rb") as body:
@@ -165,14 +169,14 @@ class Transfer(Mover):
             os.unlink(tmp)
             raise
 
-    def _fast_put(self):
-        if self._fast is False:
+    def _signed_put_sender(self):
+        if self._signed_put is False:
             return None
-        if self._fast is None:
+        if self._signed_put is None:
             with self._lock:
-                if self._fast is None:
-                    self._fast = make_fast_put(self.client, self.bucket) or False
-        return self._fast or None
+                if self._signed_put is None:
+                    self._signed_put = self._signed_put_factory(self.client, self.bucket) or False
+        return self._signed_put or None
 
     def close(self):
         if self._crt is not None:
@@ -215,64 +219,58 @@ def make_crt_manager(session, client, workers, verify=None):
     return CRTTransferManager(crt_client, serializer)
 
 
-# ---- private botocore internals (engine=botocore_internals only) ---------------------------
-
-# What FastPut reads from botocore. The unit test test_botocore_internals_still_there fails
-# loudly when a release moves any of them.
-BOTOCORE_INTERNALS = (
-    ("client", "_request_signer"),
-    ("client._request_signer", "_credentials"),
-    ("client._request_signer", "signature_version"),
-    ("client", "_endpoint"),
-    ("client._endpoint", "http_session"),
-)
+# ---- engine=signed_put ----------------------------------------------------------------------
 
 
-def check_botocore_internals(client):
-    """The names in BOTOCORE_INTERNALS that this client no longer has (empty: all there)."""
-    missing = []
-    for owner, name in BOTOCORE_INTERNALS:
-        obj = client
-        for part in owner.split(".")[1:]:
-            obj = getattr(obj, part, None)
-        if obj is None or not hasattr(obj, name):
-            missing.append("%s.%s" % (owner, name))
-    return missing
+class SignedPut(object):
+    """PutObject of a small body in one signed request, without the client's per-call pipeline.
 
-
-class FastPut(object):
-    """PutObject of a small body without botocore's per-request pipeline (PRIVATE internals).
-
-    botocore spends about a millisecond of CPU per call (events, parameter validation,
-    endpoint rules, parsing). Here the request is built once the way botocore builds it: the
-    URL comes from the client itself (``generate_presigned_url``, so endpoint, addressing
-    style and key encoding are botocore's), it is signed with botocore's SigV4 signer and the
-    client's credentials, and sent through the client's own HTTP session. Any answer other
-    than 2xx, or any exception, returns False: the caller then does a normal ``put_object``
-    (botocore's retries and errors), and after a few misses in a row the fast path switches
-    itself off.
+    ``put_object`` spends about a millisecond of CPU per call before and after the request
+    (events, parameter validation, endpoint rules, parsing); over a slow link many transfers
+    run at once and that CPU is what limits the rate. Here the request is built the way botocore
+    builds it, from public parts only: the URL from the client itself
+    (``generate_presigned_url``, so endpoint, addressing style and bucket are botocore's), signed
+    by botocore's SigV4 signer (``botocore.auth.S3SigV4Auth``) with the session's credentials,
+    sent through a ``botocore.httpsession.URLLib3Session`` with the client's timeouts, proxies
+    and pool size. Any answer other than 2xx, or any exception, returns False: the caller then
+    sends a normal ``put_object`` (botocore's retries and error reporting); after a few misses in
+    a row this path switches itself off for the run.
     """
 
-    MARKER = "bookwyrm-s3-fast-put-probe"
+    MARKER = "bookwyrm-s3-signed-put-probe"
     MAX_MISSES = 3
+    SIGNATURE_VERSIONS = (None, "s3v4", "v4")
 
-    def __init__(self, client, bucket):
+    def __init__(self, client, bucket, credentials, verify=None):
         from botocore.auth import S3SigV4Auth
         from botocore.awsrequest import AWSRequest
+        from botocore.httpsession import URLLib3Session
+        from botocore.utils import get_environ_proxies
 
-        signer = client._request_signer
-        if getattr(signer, "signature_version", "s3v4") not in ("s3v4", "v4"):
-            raise ValueError("fast path signs with SigV4 only")
-        self.credentials = signer._credentials
-        if self.credentials is None:
+        config = client.meta.config
+        if getattr(config, "signature_version", None) not in self.SIGNATURE_VERSIONS:
+            raise ValueError("signs with SigV4 only")
+        if getattr(config, "request_checksum_calculation", None) == "when_supported":
+            raise ValueError("the user asked for checksums on every request: put_object sends them")
+        if credentials is None:
             raise ValueError("no credentials (anonymous client)")
-        self.session = client._endpoint.http_session
-        self.region = client.meta.region_name or "us-east-1"
         url = client.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": self.MARKER}, ExpiresIn=60)
         base = url.split("?", 1)[0]
         if not base.endswith("/" + self.MARKER):
             raise ValueError("unexpected URL layout: %s" % base)
         self.base = base[: -len(self.MARKER)]
+        self.credentials = credentials
+        self.region = client.meta.region_name or "us-east-1"
+        self.session = URLLib3Session(
+            verify=True if verify is None else verify,
+            proxies=config.proxies or get_environ_proxies(self.base),
+            timeout=(config.connect_timeout, config.read_timeout),
+            max_pool_connections=config.max_pool_connections,
+            # without TCP_NODELAY a request's headers and body wait on delayed ACKs (40 ms each)
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+            client_cert=config.client_cert,
+            proxies_config=config.proxies_config,
+        )
         self.auth = S3SigV4Auth
         self.request = AWSRequest
         self.misses = 0
@@ -297,9 +295,9 @@ class FastPut(object):
         return ok
 
 
-def make_fast_put(client, bucket):
-    """A FastPut for this client, or None when its setup is not one the fast path knows."""
+def make_signed_put(client, bucket, credentials, verify=None):
+    """A SignedPut for this client, or None when its setup is not one this path knows."""
     try:
-        return FastPut(client, bucket)
-    except Exception:  # noqa: BLE001 - any surprise: use plain put_object
+        return SignedPut(client, bucket, credentials, verify)
+    except Exception:  # noqa: BLE001 - any surprise: plain put_object
         return None

@@ -23,3 +23,51 @@ def module_side_warnings(monkeypatch):
     yield
     ansible_warnings._global_warnings.clear()
     ansible_warnings._global_deprecations.clear()
+
+
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+def _loopback(host):
+    if isinstance(host, bytes):
+        host = host.decode()
+    host = str(host or "")
+    return host in LOOPBACK_NAMES or host.startswith("127.")
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch, tmp_path_factory):
+    """Unit tests talk to loopback only (moto's server, a stub): a connection or name lookup
+    anywhere else is refused and fails the test, also when the code under test catches the
+    error or runs it in a forked worker process (the attempts are written to a file)."""
+    import socket
+
+    real_getaddrinfo = socket.getaddrinfo
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+    attempts = tmp_path_factory.mktemp("network") / "non-loopback"
+
+    def refuse(host):
+        with open(attempts, "a") as handle:
+            handle.write(f"{host}\n")
+        raise ConnectionRefusedError(f"unit tests reach loopback only, not {host}")
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host is not None and not _loopback(host):
+            refuse(host)
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    def checked(real):
+        def connect(sock, address):
+            if sock.family in (socket.AF_INET, socket.AF_INET6) and not _loopback(address[0]):
+                refuse(address[0])
+            return real(sock, address)
+
+        return connect
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket.socket, "connect", checked(real_connect))
+    monkeypatch.setattr(socket.socket, "connect_ex", checked(real_connect_ex))
+    yield
+    if attempts.exists():
+        reached = ", ".join(sorted(set(attempts.read_text().split())))
+        pytest.fail(f"the test tried to reach beyond loopback: {reached}")

@@ -7,9 +7,11 @@ import platform
 import subprocess
 import sys
 
+import boto3
 import pytest
 from ansible_collections.bookwyrm.s3.plugins.module_utils import _media_pools as mpl
 from ansible_collections.bookwyrm.s3.plugins.module_utils._media_sync import MediaSync
+from ansible_collections.bookwyrm.s3.plugins.module_utils._media_transfer import make_signed_put
 from media_fixtures import BUCKET, DeadClient, http_client, keys, moto_endpoint, tree  # noqa: F401 - fixtures  # pylint: disable=unused-import
 
 
@@ -20,9 +22,10 @@ def test_auto_workers_grow_with_the_round_trip():
     assert mpl.auto_workers(0.5) == 128
 
 
-def test_worker_processes_and_fast_put(moto_endpoint, tree):  # noqa: F811
+def test_worker_processes_and_signed_put(moto_endpoint, tree):  # noqa: F811
     client = http_client(moto_endpoint)
-    bucket = "unit-fast-put"
+    bucket = "unit-signed-put"
+    credentials = boto3.session.Session(aws_access_key_id="unit", aws_secret_access_key="unit-secret").get_credentials()  # noqa: S106 - moto's fake account
     client.create_bucket(Bucket=bucket)
 
     def run(**kwargs):
@@ -33,7 +36,8 @@ def test_worker_processes_and_fast_put(moto_endpoint, tree):  # noqa: F811
             str(tree),
             workers=4,
             processes=2,
-            fast_put=True,
+            engine="signed_put",
+            signed_put_factory=lambda c, b: make_signed_put(c, b, credentials),
             client_factory=lambda: http_client(moto_endpoint),
             **kwargs,
         ).run()
