@@ -68,8 +68,9 @@ matrix: collection
 
 # Media sync against aws s3 sync, rclone, s3transfer's CRT transfer manager,
 # community.aws.s3_sync and a boto3 loop, on loopback and through a 40 ms round-trip proxy,
-# plus the 100k BookWyrm-layout tree (~25 min). Not part of `make test`.
-# BENCH_ARGS="--small 2000 --big 0" for a quick run.
+# plus the 100k BookWyrm-layout tree (~45 min: the 10k rows run twice, interleaved, and keep
+# each tool's fastest round). Not part of `make test`.
+# BENCH_ARGS="--small 2000 --big 0 --rounds 1" for a quick run.
 bench: collection testbed
 	@bash bench/setup.sh
 	@.build/bench-venv/bin/python bench/run.py $(BENCH_ARGS)

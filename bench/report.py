@@ -158,6 +158,7 @@ JSON_FIELDS = (
     "complete",
     "objects_after",
     "recap",
+    "rounds",
 )
 
 
@@ -242,12 +243,15 @@ def markdown(results, meta, checks):
         "(SeaweedFS); every tool works on the same generated trees, each with a fresh bucket, except",
         "the big trees' aws and rclone no-op rows, which resync against the bucket media_sync filled.",
         "Wall time of the whole command (for media_sync and s3_sync: the whole `ansible-playbook` run);",
-        "peak RSS is the sum over the command's process tree, polled every 100 ms. For media_sync,",
+        "peak RSS is the sum over the command's process tree, polled every 200 ms. For media_sync,",
         "*engine* is the sync's own time as the module reports it (`stats.seconds`) and *module PSS*",
         "the module's processes only (proportional set size: pages the forked workers share count",
         "once). The 1% / 0.1% scenarios sync the tree plus new files into the bucket the first copy",
-        "filled: their files and MB/s count the new files only. Profile `wan40`: every tool talks to",
-        "the server through bench/latency_proxy.py on 127.0.0.1, which adds 40 ms to each round trip.",
+        "filled: their files and MB/s count the new files only. The 10k rows run in rounds, each",
+        "tool once per round in turn; a row is its fastest round (every round's time in its notes).",
+        "Profile `wan40`: every tool talks to",
+        "the server through bench/latency_proxy.py on 127.0.0.1, which adds 40 ms to each round trip",
+        "and talks to the server's container directly (not through Docker's userland port proxy).",
         "",
         "![chart](benchmarks.png)",
         "",
@@ -264,6 +268,8 @@ def markdown(results, meta, checks):
             notes.append(
                 "{} engine, {} workers, {} processes".format(r["engine"], r.get("workers"), r.get("processes"))
             )
+        if r.get("rounds"):
+            notes.append("fastest of {} rounds: {} s".format(len(r["rounds"]), " / ".join(map(str, r["rounds"]))))
         if r.get("recap"):
             notes.append("recap: " + r["recap"])
         if r.get("errors"):

@@ -623,6 +623,25 @@ def record(results, tool, scenario, tree_info, out, expect=None, bed=None, bucke
     )
 
 
+def fastest_rounds(rows):
+    """One row per (tool, scenario, profile): its fastest round, with every round's seconds.
+
+    The machine is shared (the bed's containers, the server on the same two cores): a single
+    run moves by up to a fifth. Rounds run interleaved, so a slow spell hits every tool, and
+    the fastest of each is the least disturbed reading (as timeit takes the best of its runs).
+    """
+    groups = {}
+    for row in rows:
+        groups.setdefault((row["tool"], row["scenario"], row.get("profile")), []).append(row)
+    kept = []
+    for group in groups.values():
+        best = dict(min(group, key=lambda row: row["seconds"]))
+        if len(group) > 1:
+            best["rounds"] = [row["seconds"] for row in group]
+        kept.append(best)
+    return kept
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--small", type=int, default=10000, help="files in the main tree (20-80 KB each)")
@@ -630,6 +649,12 @@ def main():
         "--big", default="100000", help="comma-separated sizes of the BookWyrm-layout trees (1-4 KB files); 0 skips"
     )
     parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated subset of the tools")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="rounds of the 10k rows, interleaved (each tool once per round); each row keeps its fastest round",
+    )
     parser.add_argument("--profiles", default="loopback,wan40", help="loopback and/or wan40 (40 ms round trip)")
     parser.add_argument("--no-docs", action="store_true", help="print the table only")
     parser.add_argument(
@@ -689,15 +714,18 @@ def main():
         new_info = tree_size(plus / "new")
         for profile in profiles if args.only != "cutover" else ():
             with profile_endpoint(bed, profile):
-                for tool in tools:
-                    if (profile == "wan40" and tool not in WAN_TOOLS) or tool == RCLONE_SIZE_ONLY:
-                        continue
-                    steps = [(tool, "first copy", small, small_info, args.small)]
-                    if tool in (RESYNC_TOOLS if profile == "loopback" else WAN_RESYNC_TOOLS):
-                        steps.append((tool, "no-op resync", small, small_info, args.small))
-                    if tool in RESYNC_TOOLS and profile == "loopback":
-                        steps.append((tool, "1% new", plus, new_info, args.small + extra))
-                    scenario_chain(tool, small_info, steps)
+                rounds_start = len(results)
+                for _round in range(max(1, args.rounds)):
+                    for tool in tools:
+                        if (profile == "wan40" and tool not in WAN_TOOLS) or tool == RCLONE_SIZE_ONLY:
+                            continue
+                        steps = [(tool, "first copy", small, small_info, args.small)]
+                        if tool in (RESYNC_TOOLS if profile == "loopback" else WAN_RESYNC_TOOLS):
+                            steps.append((tool, "no-op resync", small, small_info, args.small))
+                        if tool in RESYNC_TOOLS and profile == "loopback":
+                            steps.append((tool, "1% new", plus, new_info, args.small + extra))
+                        scenario_chain(tool, small_info, steps)
+                results[rounds_start:] = fastest_rounds(results[rounds_start:])
 
     if args.cutover and args.only in ("all", "small", "cutover"):
         run_cutover(bed, small, small_info, results, failures)
