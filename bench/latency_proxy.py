@@ -45,11 +45,6 @@ class Direction:
         elif self.closing and self.target is not None:
             self.target.close()
 
-    def cancel(self):
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-
 
 class Side(asyncio.Protocol):
     """One end of a proxied connection: what it reads goes out through ``outgoing``; when its

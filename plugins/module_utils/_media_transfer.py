@@ -112,9 +112,9 @@ class Transfer(Mover):
         self._lock = threading.Lock()
         self._crt_factory = crt_factory
         self._crt = None
-        # engine=signed_put: made on first use (in the process that sends), None when it cannot be
-        self._signed_put_factory = signed_put_factory if engine == "signed_put" else None
-        self._signed_put = None if self._signed_put_factory else False
+        self._signed_put_factory = signed_put_factory
+        # False: never made (another engine, or no factory); None: made on first use
+        self._signed_put = None if signed_put_factory and engine == "signed_put" else False
 
     def extra_args(self, name):
         args = {"ContentType": content_type(name)}
@@ -124,12 +124,17 @@ class Transfer(Mover):
             args["ACL"] = self.acl
         return args
 
-    def _crt_manager(self):
-        if self._crt is None:
+    def _made_once(self, attr, make):
+        """``self.<attr>``, made by ``make()`` on first use by whichever thread comes first (in
+        the process that sends: nothing made crosses a fork); None when ``make`` gave nothing."""
+        if getattr(self, attr) is None:
             with self._lock:
-                if self._crt is None:
-                    self._crt = self._crt_factory()
-        return self._crt
+                if getattr(self, attr) is None:
+                    setattr(self, attr, make() or False)
+        return getattr(self, attr) or None
+
+    def _crt_manager(self):
+        return self._made_once("_crt", self._crt_factory)
 
     def upload(self, local):
         key = join_key(self.prefix, local.relpath)
@@ -170,16 +175,10 @@ class Transfer(Mover):
             raise
 
     def _signed_put_sender(self):
-        if self._signed_put is False:
-            return None
-        if self._signed_put is None:
-            with self._lock:
-                if self._signed_put is None:
-                    self._signed_put = self._signed_put_factory(self.client, self.bucket) or False
-        return self._signed_put or None
+        return self._made_once("_signed_put", lambda: self._signed_put_factory(self.client, self.bucket))
 
     def close(self):
-        if self._crt is not None:
+        if self._crt:
             try:
                 self._crt.shutdown()
             except Exception:  # noqa: BLE001, S110 - closing at the end of the run

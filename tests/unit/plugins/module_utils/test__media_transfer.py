@@ -117,3 +117,36 @@ def test_upload_and_download(client, tmp_path, engine):  # noqa: F811
     transfer.download(LocalFile("c.webp", str(target), 4))
     assert target.read_bytes() == b"webp"
     assert [p.name for p in target.parent.iterdir()] == ["c.webp"]
+
+
+def test_engine_parts_are_made_once_on_first_use():
+    """The CRT manager (and a SignedPut) is made by the first thread that needs it, once, and
+    the CRT manager is shut down with the Transfer; a SignedPut is never made for another engine."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    made = []
+
+    class Manager:
+        shut = 0
+
+        def shutdown(self):
+            Manager.shut += 1
+
+    def make_manager():
+        made.append(Manager())
+        return made[-1]
+
+    transfer = mx.Transfer(None, BUCKET, "images", engine="crt", crt_factory=make_manager)
+    with ThreadPoolExecutor(8) as pool:
+        managers = set(pool.map(lambda _n: transfer._crt_manager(), range(32)))
+    assert managers == {made[0]} and len(made) == 1
+    transfer.close()
+    assert Manager.shut == 1
+
+    def no_signed_put(_client, _bucket):
+        raise AssertionError("made for another engine")
+
+    assert (
+        mx.Transfer(None, BUCKET, "images", engine="boto3", signed_put_factory=no_signed_put)._signed_put_sender()
+        is None
+    )
