@@ -7,7 +7,8 @@
 A module cannot print while it runs. This plugin starts the module the way ``async:``
 does (``_execute_module(wrap_async=True)``, Ansible's async_wrapper on the target), reads
 the module's progress file with one cheap shell command over the task's own connection
-(local, ssh, any become; every 0.1 s at first, every second once the job has run a while),
+(local, ssh, any become; every 0.1 s at first, every second once the job has run a while,
+every 0.2 s again in the last seconds its ETA foresees),
 prints a progress line every ``progress_interval`` seconds, and when the job is done fetches
 its result with ``async_status`` and returns it unchanged. Only counters are displayed, never
 an argument.
@@ -44,8 +45,13 @@ SEPARATOR = "--bookwyrm-s3-media-sync--"
 NO_JOB_FILE = "--bookwyrm-s3-no-job-file--"
 ASYNC_KEYS = ("ansible_job_id", "started", "finished", "results_file")
 # Polls start quick, since a resync with nothing to do ends in about a second, and slow down to
-# one a second for a long copy: each poll is one command over the connection.
+# one a second for a long copy: each poll is one command over the connection. In the last
+# seconds of a copy (by its ETA, or once the module wrote its last record) they come quick
+# again: a result that waits for a poll a second apart costs half a second on average.
 FIRST_POLL, POLL_GROWTH, LONGEST_POLL = 0.1, 1.5, 1.0
+FINISHING_WINDOW, FINISHING_POLL = 3.0, 0.2
+# How often the module rewrites the progress file: fresh records keep the ETA above honest.
+PROGRESS_FILE_INTERVAL = 1
 
 
 def human_bytes(count):
@@ -99,6 +105,24 @@ def progress_line(record):
     if eta is not None:
         parts.append("ETA %s" % human_seconds(eta) if record.get("plan_complete") else "ETA <= %s" % human_seconds(eta))
     return ", ".join(parts)
+
+
+def next_poll(previous, progress, elapsed):
+    """Seconds to the next poll, after one ``previous`` seconds ago.
+
+    ``progress`` is the module's last record, ``elapsed`` the seconds since the job started
+    (the record's own ``seconds`` count from a little later, so the end is foreseen early).
+    """
+    grown = min(previous * POLL_GROWTH, LONGEST_POLL)
+    if not progress:
+        return grown
+    if progress.get("phase") == "done":
+        return FIRST_POLL
+    eta = progress.get("eta_seconds")
+    if eta is None or not progress.get("plan_complete"):
+        return grown
+    left = float(progress.get("seconds", 0)) + float(eta) - elapsed
+    return min(grown, FINISHING_POLL) if left < FINISHING_WINDOW else grown
 
 
 def read_poll(output):
@@ -157,11 +181,11 @@ class ActionModule(ActionBase):
 
     def _wait_for_job(self, reader, job_file, interval, host_label):
         """Poll until the job file holds the module's result; show progress meanwhile."""
-        last_shown = last_seen = time.time()
+        started = last_shown = last_seen = time.time()
         sleep = FIRST_POLL
+        last_record = None
         while True:
             time.sleep(sleep)
-            sleep = min(sleep * POLL_GROWTH, LONGEST_POLL)
             try:
                 _rc, out = self._shell(reader)
                 progress, state = read_poll(out)
@@ -171,6 +195,8 @@ class ActionModule(ActionBase):
             if state == "done":
                 return
             now = time.time()
+            last_record = progress or last_record
+            sleep = next_poll(sleep, last_record, now - started)
             if state == "running":
                 last_seen = now
             elif now - last_seen > UNREADABLE_LIMIT:
@@ -192,7 +218,7 @@ class ActionModule(ActionBase):
         own_progress = module_args.get("progress_file")
         progress_path = own_progress or shell.join_path(shell.tmpdir, "media_sync_progress.json")
         module_args["progress_file"] = progress_path
-        module_args["progress_interval"] = max(1, min(interval, 5))
+        module_args["progress_interval"] = PROGRESS_FILE_INTERVAL
 
         saved_async = self._task.async_val
         self._task.async_val = JOB_LIMIT  # async_wrapper's time limit

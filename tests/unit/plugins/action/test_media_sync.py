@@ -132,3 +132,49 @@ def test_polls_start_quick_and_settle_at_one_a_second(monkeypatch):
     assert sum(sleeps[:4]) < 1.0, sleeps
     assert max(sleeps) == pytest.approx(1.0) and sleeps[-1] == pytest.approx(1.0)
     assert len(calls) == 31
+
+
+def record(seconds, eta, phase="uploading", plan_complete=True):
+    return {"phase": phase, "seconds": seconds, "eta_seconds": eta, "plan_complete": plan_complete}
+
+
+@pytest.mark.parametrize(
+    "progress, elapsed, expected",
+    [
+        (None, 50.0, 1.0),  # nothing read yet: the usual growth
+        (record(40.0, 30.0), 45.0, 1.0),  # 25 s left by the ETA
+        (record(40.0, 4.0), 42.0, plugin.FINISHING_POLL),  # 2 s left
+        (record(40.0, 4.0), 50.0, plugin.FINISHING_POLL),  # overdue by the ETA: the end is near
+        (record(40.0, None), 45.0, 1.0),  # no ETA (nothing to move, or no rate yet)
+        (record(40.0, 1.0, plan_complete=False), 41.0, 1.0),  # an ETA that still guesses the rest
+        (record(40.0, None, phase="done"), 41.0, plugin.FIRST_POLL),  # the module wrote its last record
+    ],
+    ids=["no-record", "far", "near", "overdue", "no-eta", "plan-incomplete", "done"],
+)
+def test_next_poll_comes_quick_at_the_end_of_a_copy(progress, elapsed, expected):
+    assert plugin.next_poll(1.0, progress, elapsed) == pytest.approx(expected)
+
+
+def test_next_poll_never_slower_than_its_growth():
+    assert plugin.next_poll(0.1, record(40.0, 30.0), 41.0) == pytest.approx(0.15)
+    assert plugin.next_poll(0.1, record(40.0, 1.0), 41.0) == pytest.approx(0.15)
+
+
+def test_the_result_is_picked_up_soon_after_the_copy_ends(monkeypatch):
+    """A 60 s copy whose ETA is right: the poll that finds the result comes within
+    FINISHING_POLL of the end, not up to a second later."""
+    clock_box = {}
+
+    def output_at():
+        elapsed = clock_box["clock"].now - 1000.0
+        if elapsed >= 60.0:
+            return poll_output(json.dumps(record(60.0, None, phase="done")), DONE)
+        progress = record(elapsed, 60.0 - elapsed)
+        return poll_output(json.dumps(progress), RUNNING)
+
+    action, calls, clock = waiting_action(monkeypatch, [""])
+    clock_box["clock"] = clock
+    action._shell = lambda cmd: (calls.append(cmd), (0, output_at()))[1]
+    action._wait_for_job("reader", "/root/.ansible_async/j1", 10, "")
+    assert 60.0 <= clock.now - 1000.0 <= 60.0 + plugin.FINISHING_POLL + 1e-6
+    assert len(calls) < 60 + 3 / plugin.FINISHING_POLL + 10  # about one a second until the end
