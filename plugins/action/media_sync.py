@@ -8,10 +8,10 @@ A module cannot print while it runs. This plugin starts the module the way ``asy
 does (``_execute_module(wrap_async=True)``, Ansible's async_wrapper on the target), reads
 the module's progress file with one cheap shell command over the task's own connection
 (local, ssh, any become; every 0.1 s at first, every second once the job has run a while,
-every 0.2 s again in the last seconds its ETA foresees),
-prints a progress line every ``progress_interval`` seconds, and when the job is done fetches
-its result with ``async_status`` and returns it unchanged. Only counters are displayed, never
-an argument.
+each poll waiting on the host and returning as soon as the job ends),
+prints a progress line every ``progress_interval`` seconds, and when the job is done reads
+its result from the job file (decoded as any module's output is) and returns it unchanged.
+Only counters are displayed, never an argument.
 
 The module runs as usual (no progress lines) when the task sets ``async:`` itself, when
 ``progress_interval`` is 0, or on a connection with native async (Windows).
@@ -21,6 +21,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import functools
+import inspect
 import json
 import re
 import time
@@ -30,6 +32,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 from ansible.utils.vars import merge_hash
+from ansible.vars.clean import remove_internal_keys
 
 display = Display()
 
@@ -45,13 +48,18 @@ SEPARATOR = "--bookwyrm-s3-media-sync--"
 NO_JOB_FILE = "--bookwyrm-s3-no-job-file--"
 ASYNC_KEYS = ("ansible_job_id", "started", "finished", "results_file")
 # Polls start quick, since a resync with nothing to do ends in about a second, and slow down to
-# one a second for a long copy: each poll is one command over the connection. In the last
-# seconds of a copy (by its ETA, or once the module wrote its last record) they come quick
-# again: a result that waits for a poll a second apart costs half a second on average.
+# one a second for a long copy: each poll is one command over the connection. A poll waits on
+# the host for its time and looks at the job every CHECK_EVERY seconds meanwhile, so a
+# finished job is seen within that, not up to a whole poll later (half a second on average).
 FIRST_POLL, POLL_GROWTH, LONGEST_POLL = 0.1, 1.5, 1.0
-FINISHING_WINDOW, FINISHING_POLL = 3.0, 0.2
-# How often the module rewrites the progress file: fresh records keep the ETA above honest.
-PROGRESS_FILE_INTERVAL = 1
+# The job file holds what the module printed; ActionBase._parse_returned_data decodes it as it
+# decodes any module's output (since ansible-core 2.19 by the module's wire profile, AnsibleModule's
+# being "legacy"). Its two known signatures; with any other the result is read by async_status.
+MODULE_WIRE_PROFILE = "legacy"
+JOB_RESULT_DECODER = {("self", "res"): "plain", ("self", "res", "profile"): "profile"}.get(
+    tuple(inspect.signature(ActionBase._parse_returned_data).parameters)
+)
+CHECK_EVERY = 0.2  # a look costs one `sleep` process: about 1 ms of CPU
 
 
 def human_bytes(count):
@@ -107,22 +115,28 @@ def progress_line(record):
     return ", ".join(parts)
 
 
-def next_poll(previous, progress, elapsed):
-    """Seconds to the next poll, after one ``previous`` seconds ago.
+def poll_command(quote, progress_path, job_file, wait):
+    """The shell command of one poll: it waits up to ``wait`` seconds while the job runs, then
+    prints the progress record, the separator and the head of the job file.
 
-    ``progress`` is the module's last record, ``elapsed`` the seconds since the job started
-    (the record's own ``seconds`` count from a little later, so the end is foreseen early).
+    The job is over once its file is newer than the progress file: the module writes its last
+    record before it ends, async_wrapper its result after. A shell builtin tells (no process
+    per look); where it cannot (no progress file yet, a shell without ``-nt``, file times in
+    whole seconds) the poll just waits its time, as it did before it looked.
     """
-    grown = min(previous * POLL_GROWTH, LONGEST_POLL)
-    if not progress:
-        return grown
-    if progress.get("phase") == "done":
-        return FIRST_POLL
-    eta = progress.get("eta_seconds")
-    if eta is None or not progress.get("plan_complete"):
-        return grown
-    left = float(progress.get("seconds", 0)) + float(eta) - elapsed
-    return min(grown, FINISHING_POLL) if left < FINISHING_WINDOW else grown
+    return (
+        "i=0; while [ $i -lt {looks} ] && ! [ {job} -nt {progress} ] 2>/dev/null; do sleep {every}; i=$((i+1)); done;"
+        " cat {progress} 2>/dev/null; echo; echo {separator};"
+        " if [ -r {job} ]; then head -c {head} {job}; else echo {no_job}; fi"
+    ).format(
+        looks=round(wait / CHECK_EVERY),
+        every=CHECK_EVERY,
+        job=quote(job_file),
+        progress=quote(progress_path),
+        separator=SEPARATOR,
+        head=HEAD_BYTES,
+        no_job=NO_JOB_FILE,
+    )
 
 
 def read_poll(output):
@@ -181,13 +195,12 @@ class ActionModule(ActionBase):
 
     def _wait_for_job(self, reader, job_file, interval, host_label):
         """Poll until the job file holds the module's result; show progress meanwhile."""
-        started = last_shown = last_seen = time.time()
-        sleep = FIRST_POLL
-        last_record = None
+        last_shown = last_seen = time.time()
+        wait = FIRST_POLL
         while True:
-            time.sleep(sleep)
+            polled = time.time()
             try:
-                _rc, out = self._shell(reader)
+                _rc, out = self._shell(reader(wait))
                 progress, state = read_poll(out)
             except AnsibleError as exc:  # a connection bounce: the job goes on, so does the wait
                 display.vvvv("media_sync: progress poll failed (%s), retrying" % to_text(exc))
@@ -195,8 +208,11 @@ class ActionModule(ActionBase):
             if state == "done":
                 return
             now = time.time()
-            last_record = progress or last_record
-            sleep = next_poll(sleep, last_record, now - started)
+            # A poll that came back early without the result (no progress file yet, the job
+            # file unreadable, the host out of reach) waits out its time here.
+            time.sleep(max(0.0, wait - (now - polled)))
+            wait = min(wait * POLL_GROWTH, LONGEST_POLL)
+            now = time.time()
             if state == "running":
                 last_seen = now
             elif now - last_seen > UNREADABLE_LIMIT:
@@ -210,6 +226,23 @@ class ActionModule(ActionBase):
                 line = progress_line(progress) if progress else None
                 display.display("%smedia_sync: %s" % (host_label, line or "starting"))
 
+    def _read_job_result(self, job_file):
+        """The module's result from its job file, decoded as ``_execute_module`` decodes a module's
+        output; None where this ansible-core's decoder is not one this plugin knows (the caller
+        then runs async_status, a module run of its own: about 0.3 s more)."""
+        if JOB_RESULT_DECODER is None:
+            return None
+        rc, text = self._shell("cat %s" % self._connection._shell.quote(job_file))
+        if rc != 0:
+            return None
+        returned = dict(rc=0, stdout=text, stderr="")
+        if JOB_RESULT_DECODER == "profile":
+            result = self._parse_returned_data(returned, MODULE_WIRE_PROFILE)
+        else:
+            result = self._parse_returned_data(returned)
+        remove_internal_keys(result)
+        return result
+
     def _run_with_progress(self, task_vars, interval):
         shell = self._connection._shell
         if shell.tmpdir is None:
@@ -218,7 +251,7 @@ class ActionModule(ActionBase):
         own_progress = module_args.get("progress_file")
         progress_path = own_progress or shell.join_path(shell.tmpdir, "media_sync_progress.json")
         module_args["progress_file"] = progress_path
-        module_args["progress_interval"] = PROGRESS_FILE_INTERVAL
+        module_args["progress_interval"] = max(1, min(interval, 5))
 
         saved_async = self._task.async_val
         self._task.async_val = JOB_LIMIT  # async_wrapper's time limit
@@ -236,21 +269,16 @@ class ActionModule(ActionBase):
 
         host = task_vars.get("inventory_hostname", "")
         check = "%s: " % host if host else ""
-        reader = "cat %s 2>/dev/null; echo; echo %s; if [ -r %s ]; then head -c %d %s; else echo %s; fi" % (
-            shell.quote(progress_path),
-            SEPARATOR,
-            shell.quote(job_file),
-            HEAD_BYTES,
-            shell.quote(job_file),
-            NO_JOB_FILE,
-        )
+        reader = functools.partial(poll_command, shell.quote, progress_path, job_file)
         self._wait_for_job(reader, job_file, interval, check)
 
-        status = self._execute_module(
-            module_name="ansible.legacy.async_status",
-            module_args=dict(jid=jid, mode="status", _async_dir=job_file.rsplit("/", 1)[0]),
-            task_vars=task_vars,
-        )
+        status = self._read_job_result(job_file)
+        if status is None:
+            status = self._execute_module(
+                module_name="ansible.legacy.async_status",
+                module_args=dict(jid=jid, mode="status", _async_dir=job_file.rsplit("/", 1)[0]),
+                task_vars=task_vars,
+            )
         cleanup = "rm -f %s" % shell.quote(job_file)
         if not own_progress:
             cleanup += " %s" % shell.quote(progress_path)
