@@ -150,13 +150,18 @@ def run_measured(cmd, env=None, cwd=None, module_marker=None):
     )
     done = threading.Event()
 
-    def module_processes():
+    def module_processes(pids):
         """The module's processes. Under async (media_sync's progress) the job is detached from
-        ansible-playbook's tree, so it is found by its command line."""
+        ansible-playbook's tree, so it is found by its command line: the module's file, in a
+        remote tmp directory named after the process of this tree that made it
+        (``ansible-tmp-<time>-<pid>-<random>``). Another play's module run is not counted."""
         found = []
         for p in psutil.process_iter(["cmdline"]):
-            if any(module_marker in part for part in p.info["cmdline"] or ()):
-                found.append(p)
+            for part in p.info["cmdline"] or ():
+                maker = TMP_DIR_MAKER.search(part) if module_marker in part else None
+                if maker and int(maker.group(1)) in pids:
+                    found.append(p)
+                    break
         return found
 
     def poll():
@@ -176,7 +181,7 @@ def run_measured(cmd, env=None, cwd=None, module_marker=None):
             pids = {p.pid for p in procs}
             if module_marker:
                 if time.monotonic() - found_at >= 1.0:
-                    module_procs, found_at = module_processes(), time.monotonic()
+                    module_procs, found_at = module_processes(pids), time.monotonic()
                 for p in module_procs:
                     if p.pid not in pids:
                         procs.append(p)
@@ -307,6 +312,7 @@ class Bed:
 
 
 STATS_MARK = "BENCH-STATS:"
+TMP_DIR_MAKER = re.compile(r"ansible-tmp-[0-9.]+-([0-9]+)-")
 
 
 def playbook(bed, task_yaml):
