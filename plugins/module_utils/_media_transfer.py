@@ -272,6 +272,8 @@ class SignedPut(object):
         )
         self.auth = S3SigV4Auth
         self.request = AWSRequest
+        # The Host header as the signer works it out from the URL (it would, twice per request)
+        self.host = S3SigV4Auth(credentials, "s3", self.region).headers_to_sign(AWSRequest("PUT", self.base))["host"]
         self.misses = 0
         self.enabled = True
 
@@ -279,7 +281,8 @@ class SignedPut(object):
         if not self.enabled:
             return False
         try:
-            request = self.request("PUT", self.base + quote(key, safe="/~"), data=body, headers=dict(headers))
+            url = self.base + quote(key, safe="/~")
+            request = self.request("PUT", url, data=body, headers=dict(headers, host=self.host))
             self.auth(self.credentials.get_frozen_credentials(), "s3", self.region).add_auth(request)
             response = self.session.send(request.prepare())
             ok = 200 <= response.status_code < 300

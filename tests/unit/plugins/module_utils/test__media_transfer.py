@@ -20,6 +20,7 @@ def test_signed_put_sends_through_public_parts(moto_endpoint):  # noqa: F811
     s3.create_bucket(Bucket="signed")
     signed = mx.SignedPut(s3, "signed", credentials())
     assert signed.base == moto_endpoint + "/signed/"
+    assert signed.host == moto_endpoint.split("//", 1)[1]  # 127.0.0.1:<port>, signed and sent as given
     assert signed.put("images/a b+ü.jpg", b"jpeg", {"Content-Type": "image/jpeg", "Cache-Control": "max-age=1"})
     head = s3.head_object(Bucket="signed", Key="images/a b+ü.jpg")
     assert head["ContentType"] == "image/jpeg" and head["CacheControl"] == "max-age=1" and head["ContentLength"] == 4
