@@ -207,10 +207,9 @@ class ActionModule(ActionBase):
                 progress, state = None, "unreachable"
             if state == "done":
                 return
-            now = time.time()
             # A poll that came back early without the result (no progress file yet, the job
             # file unreadable, the host out of reach) waits out its time here.
-            time.sleep(max(0.0, wait - (now - polled)))
+            time.sleep(max(0.0, wait - (time.time() - polled)))
             wait = min(wait * POLL_GROWTH, LONGEST_POLL)
             now = time.time()
             if state == "running":
